@@ -1,0 +1,106 @@
+"""A result cache that stores JSON text and never unpickles.
+
+diskcache pickles any value that is not ``str``/``bytes``/number and
+unpickles it on read, so an entry planted in the cache directory could run
+code (CVE-2025-69872). :class:`JSONDisk` refuses both directions: only text
+goes in, and an entry stored any other way reads as a miss. The directory is
+created private (0700) because results may quote sensitive sources.
+
+Entries are written in one SQLite transaction after a result validated, so
+a killed process leaves either the whole entry or none.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+import diskcache
+
+from .errors import ConfigError
+
+__all__ = ["JSONDisk", "ResultCache", "cache_key", "sha256_text"]
+
+log = logging.getLogger(__name__)
+
+CACHE_FORMAT = 1
+"""Bumped when the stored layout changes, so old entries stop matching."""
+
+
+class UnsafeEntry(Exception):
+    """An entry that was not stored as text by this cache."""
+
+
+class JSONDisk(diskcache.Disk):  # type: ignore[misc]
+    """A diskcache ``Disk`` for ``str`` keys and ``str`` values only."""
+
+    def put(self, key: Any) -> tuple[Any, bool]:
+        if not isinstance(key, str):
+            raise TypeError("cache keys must be str")
+        return super().put(key)  # type: ignore[no-any-return]
+
+    def get(self, key: Any, raw: bool) -> Any:
+        if not raw:
+            raise UnsafeEntry("pickled key")
+        return super().get(key, raw)
+
+    def store(self, value: Any, read: bool, key: Any = diskcache.UNKNOWN) -> Any:
+        if not isinstance(value, str):
+            raise TypeError("cache values must be JSON text")
+        return super().store(value, read, key=key)
+
+    def fetch(self, mode: int, filename: str | None, value: Any, read: bool) -> Any:
+        if mode not in (diskcache.core.MODE_RAW, diskcache.core.MODE_TEXT):
+            raise UnsafeEntry(f"entry stored in mode {mode}")
+        return super().fetch(mode, filename, value, read)
+
+
+def sha256_text(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def cache_key(parts: dict[str, Any]) -> str:
+    """A stable key: canonical JSON (sorted keys) hashed, so dict order never matters."""
+    blob = json.dumps({"format": CACHE_FORMAT, **parts}, sort_keys=True, ensure_ascii=False, default=str)
+    return sha256_text(blob)
+
+
+class ResultCache:
+    """Validated results as JSON text, keyed by everything that changes the answer."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        try:
+            directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+            os.chmod(directory, 0o700)
+            self._cache = diskcache.Cache(str(directory), disk=JSONDisk, timeout=60)
+        except OSError as exc:
+            raise ConfigError(
+                f"cache dir {directory}: cannot be created or opened ({exc.strerror or exc}); "
+                "set [cache] dir or $LLM_EXTRACT_CACHE_DIR to a writable directory"
+            ) from None
+
+    def get(self, key: str) -> str | None:
+        """The stored JSON text, or ``None`` for a miss or an entry that is not ours."""
+        try:
+            value = self._cache.get(key, default=None, retry=True)
+        except (UnsafeEntry, TypeError) as exc:
+            log.warning("ignoring cache entry %s…: %s", key[:12], exc)
+            return None
+        return value if isinstance(value, str) else None
+
+    def set(self, key: str, value: str) -> None:
+        self._cache.set(key, value, retry=True)
+
+    def delete(self, key: str) -> None:
+        self._cache.delete(key, retry=True)
+
+    def __len__(self) -> int:
+        return len(self._cache)
+
+    def close(self) -> None:
+        self._cache.close()

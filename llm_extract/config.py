@@ -1,0 +1,314 @@
+"""One typed settings object, loaded from TOML, checked before any request.
+
+Where the config comes from, first match wins:
+
+1. the ``path`` argument (``--config`` on the command line);
+2. the file named by ``$LLM_EXTRACT_CONFIG``;
+3. ``llm_extract.toml`` in the working directory;
+4. ``config.toml`` in the user config dir (``platformdirs``; e.g.
+   ``~/.config/llm_extract/config.toml`` on Linux).
+
+With none of them, the built-in defaults apply: the embedded model is the
+default backend and needs no key and no server. ``$LLM_EXTRACT_BACKEND``
+overrides ``default_backend`` and ``$LLM_EXTRACT_CACHE_DIR`` overrides
+``[cache] dir``; an explicit argument beats both.
+
+Keys are never stored in config: a backend names the *environment variable*
+that holds its key (``api_key_env``), and the value is read into a
+``SecretStr`` when that backend is selected.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import platformdirs
+from pydantic import (
+    AnyHttpUrl,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    model_validator,
+)
+
+from .errors import ConfigError
+
+__all__ = [
+    "BackendConfig",
+    "CacheConfig",
+    "Config",
+    "EmbeddedBackendConfig",
+    "OpenAIBackendConfig",
+    "OpenAICompatibleBackendConfig",
+    "TaskConfig",
+    "find_config",
+    "load_config",
+]
+
+ENV_CONFIG = "LLM_EXTRACT_CONFIG"
+ENV_BACKEND = "LLM_EXTRACT_BACKEND"
+ENV_CACHE_DIR = "LLM_EXTRACT_CACHE_DIR"
+APP_NAME = "llm_extract"
+
+InstructorMode = Literal["tools", "json_schema", "json", "md_json"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class _BackendBase(_Strict):
+    """Settings every backend kind shares: sampling, budgets, limits."""
+
+    model: str = Field(min_length=1)
+    mode: InstructorMode | None = None
+    temperature: float = Field(default=0.0, ge=0.0, le=2.0)
+    top_p: float | None = Field(default=None, gt=0.0, le=1.0)
+    max_tokens: int = Field(default=4096, ge=16, le=200_000)
+    seed: int | None = None
+    max_reasks: int = Field(default=2, ge=0, le=10, description="re-asks after invalid output")
+    max_attempts: int = Field(default=4, ge=1, le=20, description="HTTP attempts per model call")
+    backoff_initial: float = Field(default=0.5, ge=0.0, le=60.0)
+    backoff_max: float = Field(default=20.0, ge=0.0, le=600.0)
+    max_retry_after: float = Field(default=60.0, ge=0.0, le=3600.0)
+    request_timeout: float = Field(default=120.0, gt=0.0, le=3600.0)
+    deadline: float = Field(default=900.0, gt=0.0, le=86_400.0, description="seconds per document")
+    concurrency: int = Field(default=4, ge=1, le=256)
+    chunk_chars: int = Field(default=12_000, ge=500, le=2_000_000)
+    chunk_overlap: int = Field(default=800, ge=0, le=100_000)
+    max_document_chars: int = Field(default=2_000_000, ge=1_000)
+    price_prompt_per_mtok: float | None = Field(default=None, ge=0.0)
+    price_completion_per_mtok: float | None = Field(default=None, ge=0.0)
+
+    @model_validator(mode="after")
+    def _overlap_below_chunk(self) -> _BackendBase:
+        if self.chunk_overlap >= self.chunk_chars // 2:
+            raise ValueError("chunk_overlap must be less than half of chunk_chars")
+        return self
+
+    def default_mode(self) -> InstructorMode:
+        return self.mode or "tools"
+
+    def sampling(self) -> dict[str, Any]:
+        """Request parameters that change the answer (and so the cache key)."""
+        params: dict[str, Any] = {"temperature": self.temperature, "max_tokens": self.max_tokens}
+        if self.top_p is not None:
+            params["top_p"] = self.top_p
+        if self.seed is not None:
+            params["seed"] = self.seed
+        return params
+
+
+class _ServerBackendBase(_BackendBase):
+    api_key_env: str | None = Field(default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    api_key: SecretStr | None = Field(default=None, exclude=True, repr=False)
+    """Filled from ``api_key_env`` by :meth:`Config.backend`; never from the file."""
+
+
+class OpenAIBackendConfig(_ServerBackendBase):
+    """A hosted API speaking the OpenAI protocol (api.openai.com unless base_url says otherwise)."""
+
+    kind: Literal["openai"]
+    base_url: AnyHttpUrl | None = None
+    api_key_env: str | None = Field(default="OPENAI_API_KEY", pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+class OpenAICompatibleBackendConfig(_ServerBackendBase):
+    """vLLM, Ollama, llama.cpp server or any chat-completions server."""
+
+    kind: Literal["openai-compatible"]
+    base_url: AnyHttpUrl
+
+
+class EmbeddedBackendConfig(_BackendBase):
+    """A small packaged model run in-process on the CPU (no key, no server)."""
+
+    kind: Literal["embedded"]
+    model: str = "qwen2.5-1.5b"
+    n_threads: int | None = Field(default=None, ge=1, le=256)
+    n_ctx: int = Field(default=8192, ge=512, le=131_072)
+    repeat_penalty: float = Field(default=1.1, ge=1.0, le=2.0)
+    max_tokens: int = Field(default=1536, ge=16, le=32_768)
+    concurrency: int = Field(default=1, ge=1, le=1)
+    chunk_chars: int = Field(default=6_000, ge=500, le=200_000)
+    deadline: float = Field(default=1800.0, gt=0.0, le=86_400.0)
+
+    def default_mode(self) -> InstructorMode:
+        return self.mode or "json_schema"
+
+    def sampling(self) -> dict[str, Any]:
+        return super().sampling() | {"repeat_penalty": self.repeat_penalty}
+
+
+BackendConfig = Annotated[
+    OpenAIBackendConfig | OpenAICompatibleBackendConfig | EmbeddedBackendConfig,
+    Field(discriminator="kind"),
+]
+
+
+class CacheConfig(_Strict):
+    dir: Path | None = None
+    enabled: bool = True
+
+    def resolved_dir(self) -> Path:
+        if self.dir is not None:
+            return self.dir.expanduser()
+        return Path(platformdirs.user_cache_dir(APP_NAME))
+
+
+class TaskConfig(_Strict):
+    """A task is a schema plus a prompt; the conflict records are the built-in one."""
+
+    schema_: str = Field(
+        default="llm_extract.schemas.conflict:ConflictRecords",
+        alias="schema",
+        pattern=r"^[\w.]+:[\w]+$",
+    )
+    prompt: str = Field(default="conflict", min_length=1)
+    prompt_dir: Path | None = None
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+def _builtin_backends() -> dict[str, BackendConfig]:
+    return {"embedded": EmbeddedBackendConfig(kind="embedded")}
+
+
+class Config(_Strict):
+    """The whole settings tree. Build it with :func:`load_config`."""
+
+    default_backend: str = "embedded"
+    backends: dict[str, BackendConfig] = Field(default_factory=dict)
+    cache: CacheConfig = CacheConfig()
+    task: TaskConfig = TaskConfig()
+    source: Path | None = Field(default=None, exclude=True)
+    """The file this config was read from, for error messages."""
+
+    @model_validator(mode="after")
+    def _defaults_and_names(self) -> Config:
+        merged = _builtin_backends() | dict(self.backends)
+        object.__setattr__(self, "backends", merged)
+        if self.default_backend not in merged:
+            raise ValueError(
+                f"default_backend {self.default_backend!r} is not a [backends.NAME] table "
+                f"(known: {', '.join(sorted(merged))})"
+            )
+        return self
+
+    @property
+    def where(self) -> str:
+        return str(self.source) if self.source else "built-in defaults"
+
+    def backend(self, name: str | None = None) -> tuple[str, BackendConfig]:
+        """The backend to use, with its key read from the environment.
+
+        Raises:
+            ConfigError: unknown name, or its key variable is unset.
+        """
+        name = name or self.default_backend
+        if name not in self.backends:
+            raise ConfigError(
+                f"{self.where}: backend {name!r} is not configured "
+                f"(known: {', '.join(sorted(self.backends))}); add a [backends.{name}] table or pick a known one"
+            )
+        cfg = self.backends[name]
+        if isinstance(cfg, _ServerBackendBase) and cfg.api_key_env:
+            value = os.environ.get(cfg.api_key_env)
+            if not value:
+                raise ConfigError(
+                    f"{self.where}: backends.{name}.api_key_env: environment variable "
+                    f"{cfg.api_key_env} is not set; export it, or remove api_key_env for a server without keys"
+                )
+            cfg = cfg.model_copy(update={"api_key": SecretStr(value)})
+        return name, cfg
+
+
+def find_config(path: str | os.PathLike[str] | None = None) -> Path | None:
+    """The config file to read, in the documented order, or ``None`` for defaults."""
+    if path is not None:
+        return Path(path)
+    env = os.environ.get(ENV_CONFIG)
+    if env:
+        return Path(env)
+    local = Path("llm_extract.toml")
+    if local.is_file():
+        return local
+    user = Path(platformdirs.user_config_dir(APP_NAME)) / "config.toml"
+    return user if user.is_file() else None
+
+
+_FIXES = {
+    "extra_forbidden": "remove it or fix its spelling",
+    "missing": "add it",
+    "union_tag_invalid": "use kind = 'openai', 'openai-compatible' or 'embedded'",
+    "union_tag_not_found": "add kind = 'openai', 'openai-compatible' or 'embedded'",
+    "url_parsing": "give a full URL such as 'http://127.0.0.1:8000/v1'",
+    "url_scheme": "use an http:// or https:// URL",
+    "literal_error": "use one of the listed values",
+}
+
+
+def _one_line(error: ValidationError, where: str) -> str:
+    first = error.errors()[0]
+    loc = ".".join(str(p) for p in first["loc"] if not str(p).startswith(("function-", "tagged-union")))
+    loc = loc.replace("schema_", "schema")
+    # Discriminated unions add the tag to the path: backends.x.openai.model -> backends.x.model
+    for kind in ("openai-compatible", "openai", "embedded"):
+        loc = loc.replace(f".{kind}.", ".").removesuffix(f".{kind}")
+    msg = first["msg"]
+    fix = _FIXES.get(first["type"], "")
+    more = len(error.errors()) - 1
+    tail = f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""
+    return f"{where}: {loc or 'config'}: {msg}" + (f"; fix: {fix}" if fix else "") + tail
+
+
+def load_config(
+    path: str | os.PathLike[str] | None = None,
+    *,
+    backend: str | None = None,
+    cache_dir: str | os.PathLike[str] | None = None,
+) -> Config:
+    """Read, merge and validate the config; every problem is one ``ConfigError`` line.
+
+    Args:
+        path: explicit config file; otherwise :func:`find_config` decides.
+        backend: overrides ``default_backend`` (and ``$LLM_EXTRACT_BACKEND``).
+        cache_dir: overrides ``[cache] dir`` (and ``$LLM_EXTRACT_CACHE_DIR``).
+    """
+    file = find_config(path)
+    data: dict[str, Any] = {}
+    where = "built-in defaults"
+    if file is not None:
+        where = str(file)
+        try:
+            raw = file.read_bytes()
+        except FileNotFoundError:
+            raise ConfigError(f"{where}: config file not found; fix the path or create it") from None
+        except IsADirectoryError:
+            raise ConfigError(f"{where}: is a directory, not a config file") from None
+        except PermissionError:
+            raise ConfigError(f"{where}: config file is not readable (permission denied)") from None
+        try:
+            data = tomllib.loads(raw.decode("utf-8"))
+        except UnicodeDecodeError:
+            raise ConfigError(f"{where}: config file is not UTF-8 text") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{where}: TOML syntax error: {exc}; fix the file") from None
+    default_backend = backend or os.environ.get(ENV_BACKEND)
+    if default_backend:
+        data["default_backend"] = default_backend
+    env_cache = cache_dir if cache_dir is not None else os.environ.get(ENV_CACHE_DIR)
+    if env_cache:
+        data.setdefault("cache", {})
+        if isinstance(data["cache"], dict):
+            data["cache"] = {**data["cache"], "dir": str(env_cache)}
+    data["source"] = file
+    try:
+        return Config.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_one_line(exc, where)) from None

@@ -1,0 +1,205 @@
+"""Reading articles: text in, or one clear line saying why not.
+
+Scrapers produce empty files, PNGs named ``.txt`` and legacy encodings. A
+model given mojibake returns confident nonsense, so anything that is not
+clean text is refused here, before a request or a cache entry exists.
+
+Encodings: UTF-8 (with or without BOM) and UTF-16 *with a BOM* are decoded.
+Everything else, windows-1256 included, is refused with the ``iconv``
+command that converts it: legacy single-byte encodings cannot be told apart
+reliably, and a wrong guess would silently feed the model garbage.
+"""
+
+from __future__ import annotations
+
+import codecs
+import datetime as dt
+import json
+import os
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import InputError
+
+__all__ = ["Document", "iter_documents", "parse_published", "read_document", "split_chunks"]
+
+_BINARY_MAGIC = {
+    b"\x89PNG": "a PNG image",
+    b"%PDF": "a PDF file",
+    b"\xff\xd8\xff": "a JPEG image",
+    b"GIF8": "a GIF image",
+    b"PK\x03\x04": "a ZIP archive (docx/xlsx?)",
+    b"\x1f\x8b": "a gzip archive",
+}
+
+
+_PARTIAL_DATE = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")
+
+
+def parse_published(value: object, where: str = "published") -> str | None:
+    """A publication date as ISO text, to the precision known: ``YYYY-MM-DD``, ``YYYY-MM`` or ``YYYY``.
+
+    Analysts often know only the month an article appeared; a partial date
+    still lets "the 15th of this month" be resolved, so it is kept as given.
+    """
+    if value is None or value == "":
+        return None
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    text = str(value).strip()
+    if _PARTIAL_DATE.match(text):
+        try:
+            dt.date.fromisoformat((text + "-01-01")[:10])
+            return text
+        except ValueError:
+            pass
+    raise InputError(f"{where}: {value!r} is not a date (YYYY-MM-DD, YYYY-MM or YYYY)")
+
+
+@dataclass(frozen=True)
+class Document:
+    """One article: its id, its text and, when known, its publication date (ISO, maybe partial)."""
+
+    id: str
+    text: str
+    published: str | None = None
+
+    def __post_init__(self) -> None:
+        if not self.text.strip():
+            raise InputError(f"{self.id}: document is empty (no text to extract from)")
+        object.__setattr__(self, "published", parse_published(self.published, f"{self.id}: published"))
+
+
+def _decode(data: bytes, name: str) -> str:
+    for magic, what in _BINARY_MAGIC.items():
+        if data.startswith(magic):
+            raise InputError(f"{name}: is {what}, not a text file")
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError:
+            raise InputError(f"{name}: has a UTF-16 BOM but is not valid UTF-16") from None
+    if b"\x00" in data[:4096]:
+        raise InputError(f"{name}: is binary (contains NUL bytes), not a text file")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError(
+            f"{name}: is not UTF-8 (byte {exc.start}); legacy encodings such as windows-1256 are "
+            f"refused, convert it first: iconv -f WINDOWS-1256 -t UTF-8 {name} > {Path(name).stem}.utf8.txt"
+        ) from None
+
+
+def _doc_id(path: Path) -> str:
+    name = path.name
+    return name[: -len(".txt")] if name.endswith(".txt") else name
+
+
+def read_document(
+    path: str | os.PathLike[str],
+    *,
+    doc_id: str | None = None,
+    published: str | dt.date | None = None,
+) -> Document:
+    """Read one article file.
+
+    Raises:
+        InputError: missing, a directory, unreadable, binary, not UTF-8, or empty.
+    """
+    p = Path(path)
+    try:
+        data = p.read_bytes()
+    except FileNotFoundError:
+        raise InputError(f"{p}: no such file") from None
+    except IsADirectoryError:
+        raise InputError(f"{p}: is a directory, not a file") from None
+    except PermissionError:
+        raise InputError(f"{p}: permission denied (file is not readable)") from None
+    except OSError as exc:
+        raise InputError(f"{p}: cannot be read ({exc.strerror})") from None
+    if not data:
+        raise InputError(f"{p}: file is empty")
+    text = _decode(data, str(p))
+    if not text.strip():
+        raise InputError(f"{p}: file contains only whitespace")
+    return Document(id=doc_id or _doc_id(p), text=text, published=parse_published(published))
+
+
+def iter_documents(
+    sources: list[str | os.PathLike[str]],
+    *,
+    published: str | dt.date | None = None,
+) -> Iterator[Document | InputError]:
+    """Documents from files, directories (``*.txt``, sorted) and JSONL files, in order.
+
+    A document that cannot be read is yielded as its ``InputError`` instead of
+    stopping the batch, so one bad file never costs the rest.
+    """
+    for source in sources:
+        p = Path(source)
+        if p.is_dir():
+            files = sorted(f for f in p.iterdir() if f.is_file() and f.suffix == ".txt")
+            if not files:
+                yield InputError(f"{p}: directory holds no .txt files")
+            for f in files:
+                yield _try_read(f, published)
+        elif p.suffix == ".jsonl":
+            yield from _iter_jsonl(p)
+        else:
+            yield _try_read(p, published)
+
+
+def _try_read(path: Path, published: str | dt.date | None) -> Document | InputError:
+    try:
+        return read_document(path, published=published)
+    except InputError as exc:
+        return exc
+
+
+def _iter_jsonl(path: Path) -> Iterator[Document | InputError]:
+    try:
+        text = _decode(path.read_bytes(), str(path))
+    except (OSError, InputError) as exc:
+        yield exc if isinstance(exc, InputError) else InputError(f"{path}: cannot be read ({exc})")
+        return
+    for n, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        where = f"{path}:{n}"
+        try:
+            obj = json.loads(line)
+            if not isinstance(obj, dict) or not isinstance(obj.get("text"), str):
+                raise InputError(f"{where}: expected an object with a string 'text'")
+            doc_id = str(obj.get("id") or f"{path.stem}-{n}")
+            yield Document(id=doc_id, text=obj["text"], published=parse_published(obj.get("published"), where))
+        except json.JSONDecodeError as exc:
+            yield InputError(f"{where}: not valid JSON ({exc.msg})")
+        except InputError as exc:
+            yield exc
+
+
+_BREAK = re.compile(r"\n\s*\n|\n|(?<=[.!?؟。])\s+")
+
+
+def split_chunks(text: str, size: int, overlap: int) -> list[tuple[int, int]]:
+    """Overlapping windows ``(start, end)`` covering ``text``, cut at line or sentence ends.
+
+    The overlap lets an event that straddles a cut appear whole in one chunk;
+    the engine merges the duplicates that the overlap creates.
+    """
+    if len(text) <= size:
+        return [(0, len(text))]
+    spans: list[tuple[int, int]] = []
+    start = 0
+    while start < len(text):
+        end = min(start + size, len(text))
+        if end < len(text):
+            cut = max((m.end() for m in _BREAK.finditer(text, start + size // 2, end)), default=end)
+            end = cut
+        spans.append((start, end))
+        if end >= len(text):
+            break
+        start = max(end - overlap, start + 1)
+    return spans

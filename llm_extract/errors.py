@@ -1,0 +1,113 @@
+"""The one exception tree of llm_extract.
+
+Every failure a user can meet is one of these, so a notebook can catch
+``LLMExtractError`` and a CLI can print ``str(error)`` as its one line::
+
+    LLMExtractError                 root: catch this to catch everything
+    ├── ConfigError                 bad config file or setting, raised at load time
+    ├── InputError                  a document that cannot be read as text
+    ├── BackendError                the model server failed (transport, HTTP status)
+    │   ├── TransientBackendError   worth retrying: timeouts, resets, 429, 5xx
+    │   └── DeadlineExceeded        the overall time budget for a document ran out
+    ├── ExtractionError             the model never produced a valid, grounded answer
+    └── FixtureError                a gold fixture that does not validate
+
+Messages never contain the article text or a secret: ``redact`` is applied
+to anything that came back from a server before it reaches a message.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+__all__ = [
+    "BackendError",
+    "ConfigError",
+    "DeadlineExceeded",
+    "ExtractionError",
+    "FixtureError",
+    "InputError",
+    "LLMExtractError",
+    "TransientBackendError",
+    "redact",
+]
+
+
+class LLMExtractError(Exception):
+    """Root of every error llm_extract raises on purpose."""
+
+
+class ConfigError(LLMExtractError):
+    """The config file or a setting is wrong; the message names file, key and fix."""
+
+
+class InputError(LLMExtractError):
+    """A document could not be read as text; the message names the file and why."""
+
+
+class BackendError(LLMExtractError):
+    """The model backend failed in a way retrying will not fix (or retries ran out).
+
+    Attributes:
+        status: HTTP status when the server answered, else ``None``.
+        attempts: how many requests were sent for this call.
+    """
+
+    def __init__(self, message: str, *, status: int | None = None, attempts: int = 1) -> None:
+        super().__init__(message)
+        self.status = status
+        self.attempts = attempts
+
+
+class TransientBackendError(BackendError):
+    """A fault that may pass: retried by the transport layer, never by re-ask.
+
+    Attributes:
+        retry_after: seconds the server asked us to wait (``Retry-After``), if any.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        attempts: int = 1,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message, status=status, attempts=attempts)
+        self.retry_after = retry_after
+
+
+class DeadlineExceeded(BackendError):
+    """The per-document deadline ran out; raised instead of hanging forever."""
+
+
+class ExtractionError(LLMExtractError):
+    """The model's answers never validated (schema or grounding) within the re-ask budget.
+
+    Attributes:
+        attempts: model calls made, re-asks included.
+        errors: the validation errors of the last attempt, one line each.
+    """
+
+    def __init__(self, message: str, *, attempts: int = 0, errors: Iterable[str] = ()) -> None:
+        super().__init__(message)
+        self.attempts = attempts
+        self.errors = list(errors)
+
+
+class FixtureError(LLMExtractError):
+    """A gold fixture is malformed; the message names the file and the field."""
+
+
+def redact(text: str, secrets: Iterable[str]) -> str:
+    """Replace every secret value in ``text`` with ``***``.
+
+    Servers echo request data back in error bodies (some echo the key), so
+    anything that came from the wire is passed through here before it is
+    shown or logged.
+    """
+    for secret in secrets:
+        if secret and len(secret) >= 4:
+            text = text.replace(secret, "***")
+    return text

@@ -1,0 +1,513 @@
+"""The engine: one document in, grounded and validated records out.
+
+Each failure class has exactly one layer that handles it:
+
+* transport faults (timeouts, resets, 429, 5xx): retried here with tenacity,
+  per request, ``max_attempts`` in all, honouring ``Retry-After``;
+* invalid output (schema or grounding): re-asked by instructor with the
+  errors fed back, ``max_reasks`` times;
+* everything else (400/401/404, refusals, cut-off answers): raised at once.
+
+So a model call costs at most ``(max_reasks + 1) * max_attempts`` requests,
+and usually one. Results are cached only after they validated.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import logging
+import os
+import re
+import threading
+import time
+from collections.abc import Awaitable, Callable, Coroutine
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any, TypeVar
+
+import instructor
+from instructor.core.exceptions import IncompleteOutputException, InstructorRetryException
+from openai.types.chat import ChatCompletion
+from pydantic import BaseModel, ValidationError
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, stop_after_attempt
+
+from .backends import Backend, PerLoop, create_backend
+from .cache import ResultCache, cache_key, sha256_text
+from .config import Config, load_config
+from .documents import Document, parse_published, read_document, split_chunks
+from .errors import (
+    BackendError,
+    DeadlineExceeded,
+    ExtractionError,
+    InputError,
+    LLMExtractError,
+    TransientBackendError,
+    redact,
+)
+from .grounding import SourceText, grounding, iter_evidence
+from .results import DocumentResult, Provenance, Usage
+from .task import Task
+
+__all__ = ["Extractor"]
+
+log = logging.getLogger("llm_extract")
+
+T = TypeVar("T")
+
+_MODES = {
+    "tools": instructor.Mode.TOOLS,
+    "json_schema": instructor.Mode.JSON_SCHEMA,
+    "json": instructor.Mode.JSON,
+    "md_json": instructor.Mode.MD_JSON,
+}
+
+try:
+    __version__ = version("llm_extract")
+except PackageNotFoundError:  # pragma: no cover - running from a source tree
+    __version__ = "0+unknown"
+
+
+class _Loop:
+    """A private event loop on a daemon thread, for the synchronous API.
+
+    Notebooks already run a loop, so ``asyncio.run`` is not an option there;
+    a daemon thread also never blocks interpreter exit.
+    """
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self.loop.run_forever, name="llm_extract", daemon=True)
+        self._thread.start()
+
+    def run(self, coro: Coroutine[Any, Any, T]) -> T:
+        future = asyncio.run_coroutine_threadsafe(coro, self.loop)
+        try:
+            return future.result()
+        except BaseException:
+            future.cancel()
+            raise
+
+    def close(self) -> None:
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join(timeout=5)
+
+
+def _usage_of(response: ChatCompletion) -> Usage:
+    u = response.usage
+    if u is None:
+        return Usage(model_calls=1)
+    return Usage(
+        prompt_tokens=u.prompt_tokens or 0,
+        completion_tokens=u.completion_tokens or 0,
+        total_tokens=u.total_tokens or 0,
+        model_calls=1,
+    )
+
+
+_FENCE = re.compile(r"```(?:json)?\s*(.*?)\s*```", re.DOTALL)
+
+
+def _payload(completion: Any) -> str | None:
+    """The JSON a completion carries, as a tool call or as (fenced) content."""
+    try:
+        message = completion.choices[0].message
+    except (AttributeError, IndexError):
+        return None
+    calls = getattr(message, "tool_calls", None)
+    if calls:
+        return str(calls[0].function.arguments)
+    content = getattr(message, "content", None)
+    if not content:
+        return None
+    fenced = _FENCE.search(content)
+    return fenced.group(1) if fenced else str(content)
+
+
+def _spans(record: BaseModel) -> list[tuple[int, int]]:
+    return [(e.start, e.end) for e in iter_evidence(record) if e.start is not None and e.end is not None]
+
+
+def _same_event(a: BaseModel, b: BaseModel) -> bool:
+    """Two records from overlapping chunks that quote the same passage are one event."""
+    return any(s1 < e2 and s2 < e1 for s1, e1 in _spans(a) for s2, e2 in _spans(b))
+
+
+class Extractor:
+    """Extract a task's records from articles with one configured backend.
+
+    Build it with :meth:`from_config`; call :meth:`extract` from scripts and
+    notebooks or ``await`` :meth:`aextract` from async code. One extractor
+    reuses its HTTP client (or loaded model) across documents.
+    """
+
+    def __init__(
+        self,
+        config: Config,
+        backend: str | None = None,
+        *,
+        cache: bool = True,
+    ) -> None:
+        self.config = config
+        self.backend_name, self.backend_config = config.backend(backend)
+        self.task = Task.from_config(config.task)
+        self.cache = ResultCache(config.cache.resolved_dir()) if cache and config.cache.enabled else None
+        self.backend: Backend = create_backend(self.backend_name, self.backend_config)
+        self._limit: PerLoop[asyncio.Semaphore] = PerLoop(lambda: asyncio.Semaphore(self.backend_config.concurrency))
+        self._loop: _Loop | None = None
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_config(
+        cls,
+        path: str | os.PathLike[str] | None = None,
+        backend: str | None = None,
+        *,
+        cache: bool = True,
+        cache_dir: str | os.PathLike[str] | None = None,
+    ) -> Extractor:
+        """Load the config (see :func:`llm_extract.config.load_config`) and build an extractor.
+
+        Args:
+            path: config file; by default found as the config docs describe.
+            backend: a ``[backends.NAME]``; by default ``default_backend``.
+            cache: ``False`` neither reads nor writes the cache.
+            cache_dir: overrides ``[cache] dir``.
+        """
+        return cls(load_config(path, cache_dir=cache_dir), backend, cache=cache)
+
+    def __repr__(self) -> str:
+        return (
+            f"Extractor(backend={self.backend_name!r}, kind={self.backend_config.kind!r}, "
+            f"model={self.backend_config.model!r}, task={self.task.name!r})"
+        )
+
+    # -- public API -------------------------------------------------------------
+
+    def extract(
+        self,
+        source: str | os.PathLike[str] | Document,
+        *,
+        doc_id: str | None = None,
+        published: dt.date | str | None = None,
+        refresh: bool = False,
+    ) -> DocumentResult:
+        """Extract records from article text, a file path or a :class:`Document`.
+
+        A ``str`` is article text; pass a ``pathlib.Path`` for a file.
+
+        Args:
+            doc_id: id for the result; defaults to the file name or a text hash.
+            published: publication date, used to resolve "this month".
+            refresh: skip the cache lookup (the new result is still stored).
+
+        Raises:
+            InputError, ConfigError, BackendError, ExtractionError: one line each.
+        """
+        return self._run(self.aextract(source, doc_id=doc_id, published=published, refresh=refresh))
+
+    async def aextract(
+        self,
+        source: str | os.PathLike[str] | Document,
+        *,
+        doc_id: str | None = None,
+        published: dt.date | str | None = None,
+        refresh: bool = False,
+    ) -> DocumentResult:
+        """Async :meth:`extract`."""
+        return await self.aextract_document(self.document(source, doc_id=doc_id, published=published), refresh=refresh)
+
+    def close(self) -> None:
+        """Release the HTTP client or model and the background loop."""
+        with self._lock:
+            loop, self._loop = self._loop, None
+        if loop is not None:
+            loop.run(self.backend.aclose())
+            loop.close()
+        if self.cache is not None:
+            self.cache.close()
+
+    def __enter__(self) -> Extractor:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- documents --------------------------------------------------------------
+
+    @staticmethod
+    def document(
+        source: str | os.PathLike[str] | Document,
+        *,
+        doc_id: str | None = None,
+        published: dt.date | str | None = None,
+    ) -> Document:
+        """Normalise what a user passes (text, path, Document) into a :class:`Document`."""
+        date = parse_published(published)
+        if isinstance(source, Document):
+            return source
+        if isinstance(source, os.PathLike):
+            return read_document(Path(source), doc_id=doc_id, published=date)
+        if not isinstance(source, str):
+            raise InputError(f"expected article text, a path or a Document, got {type(source).__name__}")
+        return Document(id=doc_id or f"text-{sha256_text(source)[:12]}", text=source, published=date)
+
+    def cache_key(self, doc: Document) -> str:
+        """Everything that changes the answer, and nothing that does not (the key, dict order)."""
+        cfg = self.backend_config
+        return cache_key(
+            {
+                "backend": self.backend.identity(),
+                "mode": cfg.default_mode(),
+                "sampling": cfg.sampling(),
+                "chunking": [cfg.chunk_chars, cfg.chunk_overlap],
+                "task": self.task.name,
+                "prompt": self.task.prompt_sha256,
+                "schema": self.task.schema_sha256,
+                "text": sha256_text(doc.text),
+                "doc_id": doc.id,
+                "published": doc.published,
+            }
+        )
+
+    def cached(self, doc: Document, source: SourceText | None = None) -> DocumentResult | None:
+        """The cached result for ``doc``, or ``None``; an entry that no longer validates is a miss."""
+        if self.cache is None:
+            return None
+        text = self.cache.get(self.cache_key(doc))
+        if text is None:
+            return None
+        try:
+            with grounding(source or SourceText(doc.text)):
+                result = DocumentResult.from_dict(json.loads(text), self.task.schema, doc.text)
+        except (ValueError, KeyError, TypeError, ValidationError) as exc:
+            log.warning("%s: cached result no longer validates, extracting again (%s)", doc.id, type(exc).__name__)
+            return None
+        result.provenance.cache_hit = True
+        return result
+
+    async def aextract_document(self, doc: Document, *, refresh: bool = False) -> DocumentResult:
+        """Extract one :class:`Document`: cache, chunks, model calls, merge, store."""
+        cfg = self.backend_config
+        if len(doc.text) > cfg.max_document_chars:
+            raise InputError(
+                f"{doc.id}: {len(doc.text):,} characters is over max_document_chars={cfg.max_document_chars:,} "
+                f"of backend {self.backend_name!r}; raise it in [backends.{self.backend_name}] to process it in chunks"
+            )
+        source = SourceText(doc.text)
+        if not refresh:
+            hit = self.cached(doc, source)
+            if hit is not None:
+                return hit
+        started = time.perf_counter()
+        usage = Usage()
+        warnings: list[str] = []
+        spans = split_chunks(doc.text, cfg.chunk_chars, cfg.chunk_overlap)
+        try:
+            async with asyncio.timeout(cfg.deadline):
+                parts = await asyncio.gather(
+                    *(self._extract_span(doc, source, span, usage, warnings) for span in spans)
+                )
+        except TimeoutError:
+            raise DeadlineExceeded(
+                f"{doc.id}: no result within deadline={cfg.deadline:g}s of backend {self.backend_name!r}"
+            ) from None
+        records = parts[0] if len(parts) == 1 else self._merge(parts)
+        provenance = Provenance(
+            doc_id=doc.id,
+            text_sha256=sha256_text(doc.text),
+            published=doc.published,
+            backend=self.backend_name,
+            backend_kind=cfg.kind,
+            model=cfg.model,
+            mode=cfg.default_mode(),
+            task=self.task.name,
+            prompt_sha256=self.task.prompt_sha256,
+            schema_sha256=self.task.schema_sha256,
+            usage=self._priced(usage),
+            attempts=usage.model_calls,
+            chunks=len(spans),
+            wall_time_s=round(time.perf_counter() - started, 3),
+            warnings=warnings,
+            llm_extract_version=__version__,
+        )
+        result = DocumentResult(doc_id=doc.id, records=records, provenance=provenance, text=doc.text)
+        if self.cache is not None:
+            self.cache.set(self.cache_key(doc), result.to_json())
+        return result
+
+    # -- internals --------------------------------------------------------------
+
+    def _run(self, coro: Coroutine[Any, Any, T]) -> T:
+        with self._lock:
+            if self._loop is None:
+                self._loop = _Loop()
+            loop = self._loop
+        return loop.run(coro)
+
+    def _priced(self, usage: Usage) -> Usage:
+        cfg = self.backend_config
+        if cfg.price_prompt_per_mtok is not None or cfg.price_completion_per_mtok is not None:
+            usage.cost_usd = round(
+                usage.prompt_tokens * (cfg.price_prompt_per_mtok or 0.0) / 1e6
+                + usage.completion_tokens * (cfg.price_completion_per_mtok or 0.0) / 1e6,
+                6,
+            )
+        return usage
+
+    def _merge(self, parts: list[BaseModel]) -> BaseModel:
+        merged: dict[str, Any] = {}
+        for name in self.task.list_fields:
+            kept: list[BaseModel] = []
+            for part in parts:
+                for record in getattr(part, name):
+                    if not any(_same_event(record, other) for other in kept):
+                        kept.append(record)
+            merged[name] = kept
+        return self.task.schema.model_construct(**merged)
+
+    async def _extract_span(
+        self,
+        doc: Document,
+        source: SourceText,
+        span: tuple[int, int],
+        usage: Usage,
+        warnings: list[str],
+    ) -> BaseModel:
+        cfg = self.backend_config
+        text = doc.text[span[0] : span[1]]
+        messages = self.task.messages(text, doc_id=doc.id, published=doc.published)
+        last: list[ChatCompletion] = []
+
+        async def create(*args: Any, **request: Any) -> ChatCompletion:
+            response = await self._request(request, usage)
+            last[:] = [response]
+            return response
+
+        patched: Callable[..., Awaitable[BaseModel]] = instructor.patch(create=create, mode=_MODES[cfg.default_mode()])
+        with grounding(source, window=span) as ctx:
+            try:
+                return await patched(
+                    response_model=self.task.schema,
+                    messages=messages,
+                    max_retries=cfg.max_reasks,
+                    model=cfg.model,
+                    **cfg.sampling(),
+                )
+            except InstructorRetryException as exc:
+                if isinstance(exc.__cause__, LLMExtractError):
+                    raise exc.__cause__ from None
+                salvaged = self._salvage(last[0] if last else None, source, span)
+                if salvaged is not None:
+                    warnings.extend(salvaged[1])
+                    return salvaged[0]
+                raise self._exhausted(doc, exc, usage) from None
+            except IncompleteOutputException:
+                raise BackendError(
+                    f"{self.backend_name}: the answer was cut off at max_tokens={cfg.max_tokens}; "
+                    f"raise max_tokens in [backends.{self.backend_name}]"
+                ) from None
+            finally:
+                ctx.clear()
+
+    def _salvage(
+        self, completion: ChatCompletion | None, source: SourceText, span: tuple[int, int]
+    ) -> tuple[BaseModel, list[str]] | None:
+        """Last resort after re-asks: keep the answer if only its numbers were unstated.
+
+        Unstated numbers become unknown (never kept), with a warning; any
+        other problem (an invented quote, a schema error) still fails.
+        """
+        payload = _payload(completion) if completion is not None else None
+        if payload is None:
+            return None
+        with grounding(source, window=span, unstated_numbers="unknown") as ctx:
+            try:
+                records = self.task.schema.model_validate_json(payload)
+            except ValidationError:
+                return None
+            return records, list(ctx["warnings"])
+
+    def _exhausted(self, doc: Document, exc: InstructorRetryException, usage: Usage) -> ExtractionError:
+        errors: list[str] = []
+        cause = exc.__cause__
+        if isinstance(cause, ValidationError):
+            for err in cause.errors()[:10]:
+                loc = ".".join(str(p) for p in err["loc"])
+                errors.append(f"{loc}: {err['msg']}"[:300])
+        elif cause is not None:
+            errors.append(f"{type(cause).__name__}: {str(cause)[:300]}")
+        first = errors[0] if errors else "no valid answer"
+        secrets = self.backend.secrets
+        return ExtractionError(
+            redact(
+                f"{doc.id}: no valid answer from {self.backend_name!r} after {usage.model_calls} model calls "
+                f"(max_reasks={self.backend_config.max_reasks}); last error: {first}",
+                secrets,
+            ),
+            attempts=usage.model_calls,
+            errors=[redact(e, secrets) for e in errors],
+        )
+
+    def _wait(self, state: RetryCallState) -> float:
+        cfg = self.backend_config
+        exc = state.outcome.exception() if state.outcome else None
+        if isinstance(exc, TransientBackendError) and exc.retry_after is not None:
+            return exc.retry_after
+        return float(min(cfg.backoff_max, cfg.backoff_initial * 2 ** (state.attempt_number - 1)))
+
+    async def _request(self, request: dict[str, Any], usage: Usage) -> ChatCompletion:
+        """One model call: transport retries, concurrency limit, response checks."""
+        cfg = self.backend_config
+        retrying = AsyncRetrying(
+            stop=stop_after_attempt(cfg.max_attempts),
+            wait=self._wait,
+            retry=retry_if_exception_type(TransientBackendError),
+            reraise=True,
+            before_sleep=lambda s: log.info(
+                "%s: retrying after %s", self.backend_name, s.outcome.exception() if s.outcome else "?"
+            ),
+        )
+        attempts = 0
+        try:
+            async for attempt in retrying:
+                with attempt:
+                    attempts += 1
+                    usage.requests += 1
+                    async with self._limit.get():
+                        response = await self.backend.complete(**request)
+                    usage.add(_usage_of(response))
+                    self._check(response)
+                    return response
+        except TransientBackendError as exc:
+            if exc.retry_after is not None and exc.retry_after > cfg.max_retry_after:
+                raise BackendError(
+                    f"{exc} - server asked to retry after {exc.retry_after:g}s, over "
+                    f"max_retry_after={cfg.max_retry_after:g}s; try later or raise max_retry_after",
+                    status=exc.status,
+                    attempts=attempts,
+                ) from None
+            raise BackendError(
+                f"{exc} (gave up after {attempts} attempt(s), max_attempts={cfg.max_attempts})",
+                status=exc.status,
+                attempts=attempts,
+            ) from None
+        raise AssertionError("unreachable: tenacity either returns or raises")
+
+    def _check(self, response: ChatCompletion) -> None:
+        """Answers no re-ask can fix: fail now with a clear message."""
+        name = self.backend_name
+        if not response.choices:
+            raise BackendError(f"{name}: server answered 200 with no choices")
+        choice = response.choices[0]
+        refusal = getattr(choice.message, "refusal", None)
+        if refusal:
+            raise BackendError(f"{name}: the model refused: {redact(str(refusal), self.backend.secrets)[:200]}")
+        if choice.finish_reason == "length":
+            raise BackendError(
+                f"{name}: the answer was cut off at max_tokens={self.backend_config.max_tokens}; "
+                f"raise max_tokens in [backends.{name}]"
+            )
+        if choice.finish_reason == "content_filter":
+            raise BackendError(f"{name}: the answer was withheld by the server's content filter")

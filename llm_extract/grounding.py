@@ -1,0 +1,491 @@
+"""Grounding: every quote a model returns must be found in the article.
+
+Models copy Arabic text with small orthographic drift (a hamza dropped from
+an alef, a taa marbuta written as haa, diacritics added, Eastern digits turned
+Western), so quotes are compared after a normalisation that erases exactly
+those differences. The normalised text keeps a map back to the original
+characters, so the offsets a record stores satisfy
+``source[start:end] == matched passage`` in the *original* text.
+
+Numbers are grounded like quotes: a count is kept only when the evidence of
+the record that holds it states that number, in digits or in words. The
+engine applies this to any schema field annotated with :data:`STATED`.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+import unicodedata
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, model_validator
+from pydantic.json_schema import SkipJsonSchema
+
+__all__ = [
+    "STATED",
+    "Count",
+    "Evidence",
+    "GroundedRecord",
+    "SourceText",
+    "Stated",
+    "grounding",
+    "iter_evidence",
+    "normalize",
+    "numbers_stated",
+]
+
+MIN_QUOTE_CHARS = 6
+"""Shorter quotes ground trivially (any article contains "في"), so they prove nothing."""
+
+_ALEFS = {"\u0623": "\u0627", "\u0625": "\u0627", "\u0622": "\u0627", "\u0671": "\u0627"}
+_FOLD = {
+    **_ALEFS,
+    "\u0629": "\u0647",  # taa marbuta -> haa
+    "\u0649": "\u064a",  # alef maqsura -> yaa
+    "\u201c": '"',
+    "\u201d": '"',
+    "\u00ab": '"',
+    "\u00bb": '"',
+    "\u201e": '"',
+    "\u2018": "'",
+    "\u2019": "'",
+    "\u2032": "'",
+    "\u2013": "-",
+    "\u2014": "-",
+    "\u2011": "-",
+}
+_DIGITS = {chr(0x0660 + i): str(i) for i in range(10)} | {chr(0x06F0 + i): str(i) for i in range(10)}
+_DROP_RANGES = (
+    (0x064B, 0x065F),  # harakat, shadda, sukun
+    (0x0670, 0x0670),  # superscript alef
+    (0x06D6, 0x06ED),  # Quranic annotation marks
+    (0x0640, 0x0640),  # tatweel
+    (0x200B, 0x200F),  # zero-width space/joiners, LRM, RLM
+    (0x202A, 0x202E),  # bidi embeddings
+    (0x2066, 0x2069),  # bidi isolates
+    (0xFEFF, 0xFEFF),  # BOM
+)
+
+
+def _fold_char(ch: str) -> str:
+    """Map one original character to its normalised form ('' drops it)."""
+    code = ord(ch)
+    for lo, hi in _DROP_RANGES:
+        if lo <= code <= hi:
+            return ""
+    if ch in _DIGITS:
+        return _DIGITS[ch]
+    if ch in _FOLD:
+        return _FOLD[ch]
+    if code >= 0xFB50:  # Arabic presentation forms, ligatures, full-width forms
+        return "".join(_fold_char(c) for c in unicodedata.normalize("NFKC", ch))
+    return ch.lower()
+
+
+def _normalize_with_map(text: str) -> tuple[str, list[int]]:
+    """Normalise ``text`` and return, for each output character, its source index."""
+    out: list[str] = []
+    index: list[int] = []
+    pending_space = False
+    for i, ch in enumerate(text):
+        if ch.isspace():
+            pending_space = bool(out)
+            continue
+        folded = _fold_char(ch)
+        if not folded:
+            continue
+        if pending_space:
+            out.append(" ")
+            index.append(i - 1)
+            pending_space = False
+        for c in folded:
+            out.append(c)
+            index.append(i)
+    return "".join(out), index
+
+
+def normalize(text: str) -> str:
+    """The comparison form of ``text``: whitespace collapsed, Arabic orthography folded."""
+    return _normalize_with_map(text)[0]
+
+
+_EDGE_JUNK = " \"'.,:;،؛…-"
+
+
+class SourceText:
+    """An article prepared once for many quote look-ups.
+
+    Normalising a long article per quote would make grounding quadratic;
+    this object normalises it once and answers ``find`` in one ``str.find``.
+    """
+
+    __slots__ = ("_index", "_norm", "text")
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self._norm, self._index = _normalize_with_map(text)
+
+    def find(self, quote: str, window: tuple[int, int] | None = None) -> tuple[int, int] | None:
+        """Offsets ``(start, end)`` of ``quote`` in the original text, or ``None``.
+
+        Args:
+            quote: the text a model says it copied from the article.
+            window: original-text offsets to search first (the chunk the
+                model saw); the whole article is searched after that.
+        """
+        needle = normalize(quote).strip(_EDGE_JUNK)
+        if len(needle) < MIN_QUOTE_CHARS:
+            return None
+        hit = -1
+        if window is not None:
+            lo = self._norm_pos(window[0])
+            hit = self._norm.find(needle, lo, self._norm_pos(window[1]))
+        if hit < 0:
+            hit = self._norm.find(needle)
+        if hit < 0:
+            return None
+        return self._index[hit], self._index[hit + len(needle) - 1] + 1
+
+    def _norm_pos(self, original: int) -> int:
+        """First normalised position whose source index is >= ``original``."""
+        return bisect.bisect_left(self._index, original)
+
+
+_CONTEXT: ContextVar[dict[str, Any] | None] = ContextVar("llm_extract_grounding", default=None)
+
+
+@contextmanager
+def grounding(
+    source: SourceText,
+    *,
+    window: tuple[int, int] | None = None,
+    unstated_numbers: Literal["reask", "unknown"] = "reask",
+) -> Iterator[dict[str, Any]]:
+    """Validate models against ``source`` inside this block.
+
+    A context variable rather than Pydantic's ``context=`` argument, because
+    instructor renders messages as Jinja templates whenever a context is
+    passed, and an article must never be executed as a template. Yields the
+    context dict, whose ``"warnings"`` list collects numbers set to unknown.
+    """
+    ctx: dict[str, Any] = {
+        "source": source,
+        "window": window,
+        "unstated_numbers": unstated_numbers,
+        "warnings": [],
+    }
+    token = _CONTEXT.set(ctx)
+    try:
+        yield ctx
+    finally:
+        _CONTEXT.reset(token)
+
+
+def _context(info: ValidationInfo) -> dict[str, Any] | None:
+    if isinstance(info.context, dict) and "source" in info.context:
+        return info.context
+    return _CONTEXT.get()
+
+
+class Evidence(BaseModel):
+    """A verbatim quote from the article, with its offsets once grounded.
+
+    The model fills ``quote`` only; ``start``/``end`` are hidden from the JSON
+    schema it sees and are always computed here, never trusted from a model.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    quote: str = Field(
+        min_length=1,
+        max_length=400,
+        description="A passage copied verbatim from the article, word for word.",
+    )
+    start: SkipJsonSchema[int | None] = None
+    end: SkipJsonSchema[int | None] = None
+
+    @model_validator(mode="after")
+    def _ground(self, info: ValidationInfo) -> Evidence:
+        ctx = _context(info)
+        source = ctx.get("source") if ctx else None
+        if not isinstance(source, SourceText):
+            return self  # no article to check against (e.g. building by hand)
+        window = ctx.get("window") if ctx else None
+        span = source.find(self.quote, window)
+        if span is None:
+            raise ValueError(
+                f"evidence quote not found in the article: {self.quote[:200]!r}. "
+                "Copy a passage of the article exactly, or drop the record."
+            )
+        self.start, self.end = span
+        return self
+
+
+def iter_evidence(obj: Any) -> Iterator[Evidence]:
+    """Every :class:`Evidence` inside a model, list or dict, depth first."""
+    if isinstance(obj, Evidence):
+        yield obj
+    elif isinstance(obj, BaseModel):
+        for name in type(obj).model_fields:
+            yield from iter_evidence(getattr(obj, name))
+    elif isinstance(obj, (list, tuple)):
+        for item in obj:
+            yield from iter_evidence(item)
+    elif isinstance(obj, dict):
+        for item in obj.values():
+            yield from iter_evidence(item)
+
+
+# --- numbers -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Stated:
+    """Field marker: the value must be stated in the enclosing record's evidence."""
+
+    kind: Literal["count"] = "count"
+
+
+STATED = Stated()
+
+Count = Annotated[
+    int | None,
+    Field(
+        default=None,
+        ge=0,
+        le=1_000_000,
+        description="Only a number the quoted evidence states; null when unknown "
+        "('a number of', 'several', not mentioned).",
+    ),
+    STATED,
+]
+"""A count the evidence must state; ``None`` means unknown, never 0."""
+
+
+_AR_UNITS = {
+    "واحد": 1,
+    "واحده": 1,
+    "اثنان": 2,
+    "اثنين": 2,
+    "اثنتان": 2,
+    "اثنتين": 2,
+    "اثنا": 2,
+    "اثني": 2,
+    "ثلاث": 3,
+    "ثلاثه": 3,
+    "اربع": 4,
+    "اربعه": 4,
+    "خمس": 5,
+    "خمسه": 5,
+    "ست": 6,
+    "سته": 6,
+    "سبع": 7,
+    "سبعه": 7,
+    "ثمان": 8,
+    "ثماني": 8,
+    "ثمانيه": 8,
+    "تسع": 9,
+    "تسعه": 9,
+    "عشر": 10,
+    "عشره": 10,
+}
+_AR_TENS = {
+    "عشرون": 20,
+    "عشرين": 20,
+    "ثلاثون": 30,
+    "ثلاثين": 30,
+    "اربعون": 40,
+    "اربعين": 40,
+    "خمسون": 50,
+    "خمسين": 50,
+    "ستون": 60,
+    "ستين": 60,
+    "سبعون": 70,
+    "سبعين": 70,
+    "ثمانون": 80,
+    "ثمانين": 80,
+    "تسعون": 90,
+    "تسعين": 90,
+}
+_AR_BIG = {
+    "مئه": 100,
+    "مائه": 100,
+    "مئتين": 200,
+    "مئتان": 200,
+    "مائتين": 200,
+    "مائتان": 200,
+    "الف": 1000,
+    "الفين": 2000,
+    "الفان": 2000,
+}
+# Nouns whose dual (-ين/-ان) means "two of them" and whose bare singular means one.
+_AR_CASUALTY_NOUNS = (
+    "قتيل",
+    "جريح",
+    "مصاب",
+    "عنصر",
+    "شخص",
+    "طفل",
+    "شاب",
+    "جندي",
+    "رجل",
+    "امراه",
+    "امرات",
+    "مدني",
+    "ضابط",
+    "اسير",
+    "معتقل",
+    "عسكري",
+    "مقاتل",
+    "سياره",
+    "سيارت",
+    "قيادي",
+    "مواطن",
+)
+_EN_WORDS = {
+    "zero": 0,
+    "no": 0,
+    "none": 0,
+    "one": 1,
+    "single": 1,
+    "two": 2,
+    "both": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+    "eleven": 11,
+    "twelve": 12,
+    "dozen": 12,
+    "thirteen": 13,
+    "fourteen": 14,
+    "fifteen": 15,
+    "sixteen": 16,
+    "seventeen": 17,
+    "eighteen": 18,
+    "nineteen": 19,
+    "twenty": 20,
+    "thirty": 30,
+    "forty": 40,
+    "fifty": 50,
+    "sixty": 60,
+    "seventy": 70,
+    "eighty": 80,
+    "ninety": 90,
+    "hundred": 100,
+    "thousand": 1000,
+}
+_EN_SINGULAR = re.compile(
+    r"\b(?:a|an)\s+(?:\w+\s+)?(?:soldier|civilian|child|man|woman|fighter|member|officer|"
+    r"person|resident|commander|gunman|militant|policeman|boy|girl|journalist)\b"
+)
+_AR_ZERO = ("دون وقوع", "لا اصابات", "لم تسجل", "لم يسفر", "لم تسفر", "بلا اصابات", "عدم وقوع")
+_WORD = re.compile(r"[0-9][0-9,.]*|[\w']+")
+
+
+def _strip_article(word: str) -> str:
+    for prefix in ("وال", "بال", "لل", "ال", "و", "ب"):
+        if word.startswith(prefix) and len(word) - len(prefix) >= 3:
+            return word[len(prefix) :]
+    return word
+
+
+def numbers_stated(text: str) -> set[int]:
+    """Every number the text states, in digits or Arabic/English words.
+
+    Deliberately generous with what counts as *stated* (a dual noun like
+    قتيلين states 2) and silent on vague quantities ("a number of",
+    "عدد من", "dozens"): those state no number, so a count drawn from them
+    is rejected and becomes unknown.
+    """
+    norm = normalize(text)
+    found: set[int] = set()
+    words = _WORD.findall(norm)
+    prev_unit: int | None = None
+    for i, raw in enumerate(words):
+        if raw[0].isdigit():
+            digits = raw.rstrip(".,").replace(",", "")
+            if digits.isdigit():
+                found.add(int(digits))
+            prev_unit = None
+            continue
+        word = _strip_article(raw)
+        value = _EN_WORDS.get(raw) or _AR_UNITS.get(word) or _AR_TENS.get(word) or _AR_BIG.get(word)
+        if raw in ("no", "zero", "none"):
+            found.add(0)
+        if value:
+            found.add(value)
+            nxt = words[i + 1] if i + 1 < len(words) else ""
+            if word in _AR_UNITS and nxt in ("عشر", "عشره"):
+                found.add(value % 10 + 10)
+            if prev_unit is not None and (word in _AR_TENS or (raw in _EN_WORDS and value >= 20)):
+                found.add(prev_unit + value)
+            if value in (100, 1000) and prev_unit is not None:
+                found.add(prev_unit * value)
+            prev_unit = value if value < 10 else None
+            continue
+        if raw.startswith("و") and _AR_TENS.get(raw[1:]) and prev_unit is not None:
+            found.add(prev_unit + _AR_TENS[raw[1:]])
+            found.add(_AR_TENS[raw[1:]])
+        prev_unit = prev_unit if raw == "و" else None
+        for noun in _AR_CASUALTY_NOUNS:
+            if word == noun:
+                found.add(1)
+            elif word in (noun + "ين", noun + "ان", noun + "تين", noun + "تان"):
+                found.add(2)
+    if _EN_SINGULAR.search(norm):
+        found.add(1)
+    if any(phrase in norm for phrase in _AR_ZERO):
+        found.add(0)
+    return found
+
+
+class GroundedRecord(BaseModel):
+    """Base for schema models whose :data:`STATED` counts must appear in their evidence.
+
+    A subclass declares ``evidence: list[Evidence]``. When validation runs
+    with an article in context, every non-null ``STATED`` field must be a
+    number the record's quotes state. By default an unstated number is a
+    validation error (so the model is re-asked); with
+    ``context["unstated_numbers"] == "unknown"`` it is set to ``None`` and a
+    warning is appended to ``context["warnings"]`` instead: the engine's last
+    resort when re-asks ran out, so a number is never invented.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="after")
+    def _numbers_are_stated(self, info: ValidationInfo) -> GroundedRecord:
+        ctx = _context(info)
+        if not ctx or not isinstance(ctx.get("source"), SourceText):
+            return self
+        stated: set[int] | None = None
+        for name, finfo in type(self).model_fields.items():
+            if not any(isinstance(m, Stated) for m in finfo.metadata):
+                continue
+            value = getattr(self, name)
+            if value is None:
+                continue
+            if stated is None:
+                quotes = " ".join(e.quote for e in iter_evidence(getattr(self, "evidence", [])))
+                stated = numbers_stated(quotes)
+            if value in stated:
+                continue
+            problem = f"{type(self).__name__}.{name}={value} is not stated in this record's evidence quotes"
+            if ctx.get("unstated_numbers") == "unknown":
+                object.__setattr__(self, name, None)
+                warnings = ctx.setdefault("warnings", [])
+                if isinstance(warnings, list):
+                    warnings.append(problem + "; recorded as unknown")
+                continue
+            raise ValueError(problem + ". Quote the words that state the number, or use null (unknown).")
+        return self

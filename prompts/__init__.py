@@ -1,0 +1,1 @@
+"""Prompt templates (Jinja), installed as ``llm_extract.prompts`` package data."""

@@ -1,0 +1,264 @@
+"""Conflict-event records: incidents, negotiations and personnel changes.
+
+This module is the built-in *task schema* of llm_extract (the engine never
+imports it by name; the config's ``[task] schema`` points at it). Field
+choices follow ``docs/domain.md``:
+
+* every record and every claim carries verbatim evidence, grounded by the engine;
+* counts are :data:`~llm_extract.grounding.Count`: ``None`` is *unknown*
+  ("a number of wounded"), never 0, and a number must be stated in the
+  evidence of the record that holds it;
+* lists and strings are bounded, because small local models sample under a
+  grammar built from this schema and unbounded fields make them slow and loop.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from llm_extract.grounding import Count, Evidence, GroundedRecord
+
+__all__ = [
+    "Actor",
+    "ActorType",
+    "Casualties",
+    "ChangeType",
+    "ConflictRecords",
+    "DatePrecision",
+    "EventDate",
+    "EventType",
+    "Incident",
+    "Location",
+    "MaterialLoss",
+    "Negotiation",
+    "NegotiationOutcome",
+    "Participant",
+    "PersonnelChange",
+    "PersonnelClaim",
+    "SubEventType",
+    "Term",
+]
+
+Short = Annotated[str, Field(max_length=120)]
+Text = Annotated[str, Field(max_length=300)]
+EvidenceList = Annotated[
+    list[Evidence],
+    Field(min_length=1, max_length=4, description="Verbatim quotes from the article that support this."),
+]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", use_enum_values=False)
+
+
+class EventType(StrEnum):
+    """ACLED event types."""
+
+    BATTLES = "Battles"
+    VIOLENCE_AGAINST_CIVILIANS = "Violence against civilians"
+    EXPLOSIONS_REMOTE_VIOLENCE = "Explosions/Remote violence"
+    RIOTS = "Riots"
+    PROTESTS = "Protests"
+    STRATEGIC_DEVELOPMENTS = "Strategic developments"
+
+
+class SubEventType(StrEnum):
+    """ACLED sub-event types (the codebook's 25)."""
+
+    ARMED_CLASH = "Armed clash"
+    GOVERNMENT_REGAINS_TERRITORY = "Government regains territory"
+    NON_STATE_ACTOR_OVERTAKES_TERRITORY = "Non-state actor overtakes territory"
+    SEXUAL_VIOLENCE = "Sexual violence"
+    ATTACK = "Attack"
+    ABDUCTION_FORCED_DISAPPEARANCE = "Abduction/forced disappearance"
+    CHEMICAL_WEAPON = "Chemical weapon"
+    AIR_DRONE_STRIKE = "Air/drone strike"
+    SUICIDE_BOMB = "Suicide bomb"
+    SHELLING_ARTILLERY_MISSILE_ATTACK = "Shelling/artillery/missile attack"
+    REMOTE_EXPLOSIVE_LANDMINE_IED = "Remote explosive/landmine/IED"
+    GRENADE = "Grenade"
+    VIOLENT_DEMONSTRATION = "Violent demonstration"
+    MOB_VIOLENCE = "Mob violence"
+    PEACEFUL_PROTEST = "Peaceful protest"
+    PROTEST_WITH_INTERVENTION = "Protest with intervention"
+    EXCESSIVE_FORCE_AGAINST_PROTESTERS = "Excessive force against protesters"
+    AGREEMENT = "Agreement"
+    ARRESTS = "Arrests"
+    CHANGE_TO_GROUP_ACTIVITY = "Change to group/activity"
+    DISRUPTED_WEAPONS_USE = "Disrupted weapons use"
+    HEADQUARTERS_OR_BASE_ESTABLISHED = "Headquarters or base established"
+    LOOTING_PROPERTY_DESTRUCTION = "Looting/property destruction"
+    NON_VIOLENT_TRANSFER_OF_TERRITORY = "Non-violent transfer of territory"
+    OTHER = "Other"
+
+
+class DatePrecision(StrEnum):
+    DAY = "day"
+    MONTH = "month"
+    YEAR = "year"
+    UNKNOWN = "unknown"
+
+
+class EventDate(_Model):
+    """A date as the article gives it, resolved as far as the text allows."""
+
+    text: Short = Field(description="The date words as written in the article, e.g. 'في 15 من آذار الحالي'.")
+    value: str | None = Field(
+        default=None,
+        pattern=r"^\d{4}(-\d{2}(-\d{2})?)?$",
+        description="ISO date to the stated precision: YYYY-MM-DD, YYYY-MM or YYYY; "
+        "resolve 'this month' against the publication date; null if unresolvable.",
+    )
+    precision: DatePrecision = DatePrecision.UNKNOWN
+
+
+class Location(_Model):
+    as_written: Short = Field(description="Place name exactly as in the article.")
+    normalized: Short | None = Field(default=None, description="Latin transliteration, e.g. 'Jasim'.")
+    admin1: Short | None = Field(default=None, description="Governorate/province in English, e.g. 'Daraa'.")
+    admin2: Short | None = Field(default=None, description="District, only where stated.")
+    country: Short | None = None
+
+
+class ActorType(StrEnum):
+    STATE_FORCES = "state_forces"
+    STATE_SECURITY = "state_security"
+    MILITIA = "militia"
+    REBELS = "rebels"
+    FORMER_REBELS = "former_rebels"
+    FOREIGN_FORCE = "foreign_force"
+    CIVILIANS = "civilians"
+    LOCAL_NOTABLES = "local_notables"
+    POLITICAL = "political"
+    OTHER = "other"
+
+
+class Actor(_Model):
+    name: Short = Field(description="Name as written in the article.")
+    name_en: Short | None = Field(default=None, description="English/Latin normalised name.")
+    type: ActorType = ActorType.OTHER
+    parent_organization: Short | None = Field(
+        default=None, description="Parent organisation where given, e.g. '5th Corps'."
+    )
+    backed_by: Short | None = Field(default=None, description="Foreign backer where given, e.g. 'Russia'.")
+
+
+class Casualties(GroundedRecord):
+    """Losses of one side. ``None`` = unknown; a number must be stated in ``evidence``."""
+
+    side: Short = Field(description="Whose losses, as written (e.g. 'قوات النظام').")
+    side_en: Short | None = None
+    killed: Count = None
+    wounded: Count = None
+    captured: Count = None
+    released: Count = None
+    evidence: EvidenceList
+
+
+class MaterialLoss(GroundedRecord):
+    description: Short = Field(description="What was lost, in English, e.g. 'military vehicles disabled'.")
+    side: Short | None = None
+    quantity: Count = None
+    evidence: EvidenceList
+
+
+class Incident(_Model):
+    """A violent or security event (ACLED-typed)."""
+
+    date: EventDate
+    location: Location
+    event_type: EventType
+    sub_event_type: SubEventType
+    actors: list[Actor] = Field(default_factory=list, max_length=6)
+    casualties: list[Casualties] = Field(default_factory=list, max_length=4)
+    material_losses: list[MaterialLoss] = Field(default_factory=list, max_length=4)
+    summary: Text = Field(description="One or two sentences in English.")
+    evidence: EvidenceList
+
+
+class NegotiationOutcome(StrEnum):
+    AGREEMENT_REACHED = "agreement_reached"
+    REJECTED = "rejected"
+    ONGOING = "ongoing"
+    UNKNOWN = "unknown"
+
+
+class Participant(_Model):
+    """A party to a negotiation, with the people who represented it."""
+
+    actor: Actor
+    representatives: list[Short] = Field(
+        default_factory=list, max_length=4, description="Named people with rank/title as written."
+    )
+
+
+class Term(_Model):
+    party: Short = Field(description="Who commits, as written.")
+    commitment: Text = Field(description="What they commit to, in English.")
+    in_exchange_for: Text | None = Field(default=None, description="What they get in return, in English.")
+    evidence: EvidenceList
+
+
+class Negotiation(_Model):
+    """A meeting, truce, settlement, agreement or mediation."""
+
+    date: EventDate
+    location: Location | None = None
+    venue: Short | None = Field(default=None, description="Building or HQ where it took place.")
+    parties: list[Participant] = Field(default_factory=list, max_length=6)
+    mediators: list[Actor] = Field(default_factory=list, max_length=4)
+    terms: list[Term] = Field(default_factory=list, max_length=6)
+    outcome: NegotiationOutcome = NegotiationOutcome.UNKNOWN
+    linked_incident: int | None = Field(
+        default=None, ge=0, le=50, description="Index in `incidents` of the incident it responds to."
+    )
+    summary: Text
+    evidence: EvidenceList
+
+
+class ChangeType(StrEnum):
+    APPOINTMENT = "appointment"
+    TRANSFER = "transfer"
+    DISMISSAL = "dismissal"
+    PROMOTION = "promotion"
+    ARREST = "arrest"
+    DEATH = "death"
+    RESIGNATION = "resignation"
+    OTHER = "other"
+
+
+class PersonnelClaim(_Model):
+    """One source's version of what happened to the person."""
+
+    change_type: ChangeType
+    destination: Short | None = Field(default=None, description="New place or body, as written.")
+    destination_en: Short | None = None
+    new_role: Short | None = None
+    reason: Text | None = None
+    source: Short = Field(description="Who says so, as written: 'تجمع أحرار حوران', 'a former commander'.")
+    source_en: Short | None = None
+    evidence: EvidenceList
+
+
+class PersonnelChange(_Model):
+    """A change in an official's or commander's post; conflicting versions are separate claims."""
+
+    person: Short = Field(description="Name as written.")
+    person_en: Short | None = None
+    rank: Short | None = None
+    role_held: Short | None = Field(default=None, description="The post held before the change.")
+    organization: Short | None = None
+    date: EventDate | None = None
+    claims: list[PersonnelClaim] = Field(min_length=1, max_length=4)
+    evidence: EvidenceList
+
+
+class ConflictRecords(_Model):
+    """Everything one article reports. Empty lists when it reports nothing."""
+
+    incidents: list[Incident] = Field(default_factory=list, max_length=8)
+    negotiations: list[Negotiation] = Field(default_factory=list, max_length=4)
+    personnel_changes: list[PersonnelChange] = Field(default_factory=list, max_length=4)
