@@ -164,7 +164,9 @@ class ChatServer:
         return f"http://{host!s}:{port}/v1"
 
     def start(self) -> ChatServer:
-        self._thread = threading.Thread(target=self._httpd.serve_forever, name="chat-server", daemon=True)
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, name="chat-server", daemon=True
+        )
         self._thread.start()
         return self
 
