@@ -149,7 +149,11 @@ class SourceText:
             hit = self._norm.find(needle)
         if hit < 0:
             return None
-        return self._index[hit], self._index[hit + len(needle) - 1] + 1
+        end = self._index[hit + len(needle) - 1] + 1
+        # Take in marks that follow the last matched letter (a final kasra, a tatweel).
+        while end < len(self.text) and not self.text[end].isspace() and not _fold_char(self.text[end]):
+            end += 1
+        return self._index[hit], end
 
     def _norm_pos(self, original: int) -> int:
         """First normalised position whose source index is >= ``original``."""

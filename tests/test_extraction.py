@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from conftest import SEED, seed_reply
 
-from llm_extract import BackendError, Extractor, ExtractionError, normalize
+from llm_extract import BackendError, ExtractionError, Extractor, normalize
 from llm_extract.grounding import iter_evidence
 from llm_extract.testing import ChatServer, Reply
 
@@ -42,7 +42,12 @@ def test_provenance_records_backend_hashes_usage_and_attempts(
     p = make_extractor().extract(SEED, published="2022-03").provenance
 
     assert (p.doc_id, p.backend, p.model, p.mode, p.published) == (
-        "enab-baladi-558021.ar", "test", "test-model", "tools", "2022-03")
+        "enab-baladi-558021.ar",
+        "test",
+        "test-model",
+        "tools",
+        "2022-03",
+    )
     assert len(p.text_sha256) == len(p.prompt_sha256) == len(p.schema_sha256) == 64
     assert p.attempts == 1 and p.usage.model_calls == 1 and p.usage.requests == 1
     assert p.usage.prompt_tokens > 0 and p.usage.completion_tokens > 0
@@ -142,7 +147,7 @@ def test_persistent_500_uses_exactly_max_attempts(server: ChatServer, make_extra
     server.push(*[Reply.error(500)] * 10)
     ex = make_extractor(max_attempts=3, max_reasks=2)
 
-    with pytest.raises(BackendError, match="HTTP 500.*gave up after 3 attempt"):
+    with pytest.raises(BackendError, match=r"HTTP 500.*gave up after 3 attempt"):
         ex.extract(SEED)
     assert len(server.requests) == 3
     assert ex.cache is not None and len(ex.cache) == 0
@@ -232,7 +237,9 @@ def test_cache_key_changes_with_prompt_template_and_schema_not_with_the_key(
     prompts.mkdir()
     for part in ("system", "user"):
         src = Path(__file__).parent.parent / "prompts" / f"conflict.{part}.j2"
-        (prompts / f"conflict.{part}.j2").write_text(src.read_text(encoding="utf-8") + ("\nBe brief." if part == "system" else ""), encoding="utf-8")
+        (prompts / f"conflict.{part}.j2").write_text(
+            src.read_text(encoding="utf-8") + ("\nBe brief." if part == "system" else ""), encoding="utf-8"
+        )
     schema_mod = tmp_path / "my_schema.py"
     schema_mod.write_text(
         "from llm_extract.schemas.conflict import ConflictRecords as Base\n"

@@ -1,0 +1,48 @@
+"""Quote matching after Arabic-orthography normalisation, with offsets into the original."""
+
+from __future__ import annotations
+
+import pytest
+
+from llm_extract.grounding import SourceText, normalize
+
+
+@pytest.mark.parametrize(
+    ("article", "quote"),
+    [
+        ("قُتِلَ خمسةُ عناصرٍ", "قتل خمسة عناصر"),  # diacritics
+        ("اجتمــاع الوجهاء", "اجتماع الوجهاء"),  # tatweel
+        ("أطلق سراح الأسرى", "اطلق سراح الاسرى"),  # hamza on alef
+        ("إلى مدينة جاسم", "الى مدينه جاسم"),  # alef + taa marbuta/haa
+        ("على المدينة مباشرة", "علي المدينة مباشرة"),  # alef maqsura/yaa
+        ("في ١٥ من آذار", "في 15 من اذار"),  # Arabic-Indic digits
+        ("قال   القيادي\nإن", "قال القيادي إن"),  # whitespace
+        ("تدخل “اللواء الثامن” المدعوم", 'تدخل "اللواء الثامن" المدعوم'),  # quotation marks
+    ],
+)
+def test_quote_found_despite_orthographic_drift(article: str, quote: str) -> None:
+    source = SourceText("مقدمة. " + article + " خاتمة.")
+
+    span = source.find(quote)
+
+    assert span is not None
+    start, end = span
+    assert normalize(source.text[start:end]) == normalize(quote)
+    assert source.text[start:end] == article
+
+
+def test_quote_not_in_article_is_not_found() -> None:
+    assert SourceText("اشتباكات في مدينة جاسم").find("اشتباكات في مدينة درعا") is None
+
+
+def test_too_short_quote_proves_nothing() -> None:
+    assert SourceText("في مدينة جاسم").find("في") is None
+
+
+def test_window_prefers_the_occurrence_in_the_chunk_the_model_saw() -> None:
+    text = "اشتباكات عنيفة. " * 3
+    source = SourceText(text)
+
+    start, _ = source.find("اشتباكات عنيفة", window=(16, 32)) or (None, None)
+
+    assert start == 16
