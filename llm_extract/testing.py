@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import socket
 import struct
 import threading
@@ -29,7 +30,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-__all__ = ["ChatServer", "RecordedRequest", "Reply"]
+__all__ = ["ChatServer", "RecordedRequest", "Reply", "replay"]
 
 
 @dataclass
@@ -306,15 +307,42 @@ class ChatServer:
         }
 
 
+_DOC_ID = re.compile(r"^Document id: (.+)$", re.MULTILINE)
+
+
+def replay(answers: dict[str, dict[str, Any]], default: Reply | None = None) -> Callable[[RecordedRequest], Reply]:
+    """A script that answers each document with its own records, chosen by the doc id in the prompt.
+
+    With gold fixtures as ``answers`` this is a "perfect model": the
+    evaluation of a replaying server must score 1.0.
+    """
+
+    def respond(request: RecordedRequest) -> Reply:
+        found = _DOC_ID.search(request.text)
+        answer = answers.get(found.group(1).strip()) if found else None
+        if answer is not None:
+            return Reply.records(answer)
+        return default or Reply.error(418, "chat server: no answer for this document")
+
+    return respond
+
+
 def main(argv: list[str] | None = None) -> None:
-    """Run a server that answers every request with the same records (for manual tries)."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    """Run a server on 127.0.0.1 for manual tries: replays gold fixtures, or one fixed reply."""
+    parser = argparse.ArgumentParser(description="A scripted chat-completions server on 127.0.0.1.")
     parser.add_argument("--port", type=int, default=8765)
-    parser.add_argument("--latency", type=float, default=0.0)
+    parser.add_argument("--latency", type=float, default=0.0, help="seconds before every answer")
+    parser.add_argument("--tokens-per-s", type=float, default=None, help="simulated generation speed")
+    parser.add_argument("--fixtures", metavar="DIR", help="answer each document with its gold records")
     parser.add_argument("--reply", default='{"incidents": [], "negotiations": [], "personnel_changes": []}')
     args = parser.parse_args(argv)
-    reply = Reply.raw(args.reply)
-    with ChatServer(lambda _: reply, latency=args.latency, port=args.port) as server:
+    fixed = Reply.raw(args.reply)
+    script: Callable[[RecordedRequest], Reply] = lambda _: fixed  # noqa: E731
+    if args.fixtures:
+        from .fixtures import load_fixtures
+
+        script = replay({f.doc_id: f.as_answer() for f in load_fixtures(args.fixtures)}, default=fixed)
+    with ChatServer(script, latency=args.latency, tokens_per_s=args.tokens_per_s, port=args.port) as server:
         print(server.url, flush=True)
         try:
             while True:

@@ -84,3 +84,12 @@ def test_extractor_repr_names_backend_and_model_only(tmp_path: Path, monkeypatch
     with Extractor.from_config(path) as ex:
         assert repr(ex) == "Extractor(backend='h', kind='openai', model='gpt-4o-mini', task='conflict')"
         assert "sk-very-secret-value" not in repr(ex.backend_config)
+
+
+def test_example_config_in_the_docs_loads(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-example")
+    config = load_config(Path(__file__).parent.parent / "examples" / "llm_extract.toml")
+
+    assert sorted(config.backends) == ["embedded", "llamacpp", "ollama", "openai", "vllm"]
+    for name in config.backends:
+        config.backend(name)
