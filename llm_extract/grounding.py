@@ -328,29 +328,13 @@ _AR_BIG = {
     "الفان": 2000,
 }
 # Nouns whose dual (-ين/-ان) means "two of them" and whose bare singular means one.
+# fmt: off
 _AR_CASUALTY_NOUNS = (
-    "قتيل",
-    "جريح",
-    "مصاب",
-    "عنصر",
-    "شخص",
-    "طفل",
-    "شاب",
-    "جندي",
-    "رجل",
-    "امراه",
-    "امرات",
-    "مدني",
-    "ضابط",
-    "اسير",
-    "معتقل",
-    "عسكري",
-    "مقاتل",
-    "سياره",
-    "سيارت",
-    "قيادي",
-    "مواطن",
+    "قتيل", "جريح", "مصاب", "عنصر", "شخص", "طفل", "شاب", "جندي", "رجل", "امراه", "امرات",
+    "مدني", "ضابط", "اسير", "معتقل", "عسكري", "مقاتل", "سياره", "سيارت", "قيادي", "مواطن",
+    "فتاه", "طفله", "سيده", "صحفي", "موظف", "عامل",
 )
+# fmt: on
 _EN_WORDS = {
     "zero": 0,
     "no": 0,
@@ -390,7 +374,8 @@ _EN_WORDS = {
 }
 _EN_SINGULAR = re.compile(
     r"\b(?:a|an)\s+(?:\w+\s+)?(?:soldier|civilian|child|man|woman|fighter|member|officer|"
-    r"person|resident|commander|gunman|militant|policeman|boy|girl|journalist)\b"
+    r"person|resident|commander|gunman|militant|policeman|boy|girl|journalist|adult|teenager|"
+    r"worker|employee|doctor|nurse|farmer|student|guard)\b"
 )
 _AR_ZERO = ("دون وقوع", "لا اصابات", "لم تسجل", "لم يسفر", "لم تسفر", "بلا اصابات", "عدم وقوع")
 _WORD = re.compile(r"[0-9][0-9,.]*|[\w']+")
