@@ -20,6 +20,7 @@ from .errors import (
     LLMExtractError,
     TransientBackendError,
 )
+from .evaluation import EvaluationReport, EvaluationSpec, evaluate
 from .extract import Extractor, __version__
 from .grounding import Count, Evidence, GroundedRecord, SourceText, normalize, numbers_stated
 from .results import DocumentResult, Provenance, Usage
@@ -32,6 +33,8 @@ __all__ = [
     "DeadlineExceeded",
     "Document",
     "DocumentResult",
+    "EvaluationReport",
+    "EvaluationSpec",
     "Evidence",
     "ExtractionError",
     "Extractor",
@@ -44,6 +47,7 @@ __all__ = [
     "TransientBackendError",
     "Usage",
     "__version__",
+    "evaluate",
     "load_config",
     "normalize",
     "numbers_stated",

@@ -1,21 +1,36 @@
 """Corpus runs: many documents, concurrently, in order, resumable, with progress.
 
-Documents run concurrently up to the backend's ``concurrency`` (the same
-limit also caps requests in flight). Output lines are written in input order
-as soon as every earlier document is done, so a killed run loses only what
-was in flight; every finished document is also in the cache, so the re-run
-skips it and produces the same output.
+A batch keeps the backend busy without flooding it: ``concurrency`` workers
+(the backend's setting) take documents in input order, and the engine caps
+the requests in flight to the same number, chunks included. Around that:
+
+* **Order.** A result is written as soon as it and every earlier document
+  are done, one JSON line each, flushed; a killed run loses only what was
+  in flight.
+* **Resume.** Every finished document is in the cache before its line is
+  written, so running the same batch again answers those from the cache
+  (no request) and extracts only the rest. The output is the same as an
+  uninterrupted run's, except the per-run fields ``provenance.cache_hit``
+  and ``provenance.wall_time_s``.
+* **Isolation.** A document that cannot be read, never validates or meets a
+  server error becomes a :class:`Failure` (id, error class, reason) in the
+  errors file and the summary; the batch goes on.
+* **Cost.** :class:`BatchSummary` counts what *this run* spent (cache hits
+  spend nothing; failed documents count the calls they made) per document
+  and in total, priced when the backend config gives prices.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, TextIO
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal, TextIO
 
 from tqdm.auto import tqdm
 
@@ -24,22 +39,69 @@ from .errors import InputError, LLMExtractError
 from .extract import Extractor
 from .results import DocumentResult, Usage
 
-__all__ = ["BatchResult", "BatchSummary", "run_batch"]
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = [
+    "BatchResult",
+    "BatchSummary",
+    "DocumentReport",
+    "Failure",
+    "Source",
+    "arun_batch",
+    "documents_from",
+    "run_batch",
+]
+
+log = logging.getLogger("llm_extract")
+
+Source = str | os.PathLike[str] | Document
+"""What a batch takes: a :class:`Document`, a path (file, directory of ``*.txt``, ``.jsonl``) or article text."""
 
 
 @dataclass
 class Failure:
+    """A document the batch could not extract."""
+
     doc_id: str
-    reason: str
+    """The document id, or for unreadable input the file (``path`` or ``path:line``)."""
     error: str
+    """The error class, e.g. ``ExtractionError``."""
+    reason: str
+    """The error's own one-line message (it names the document or file, then why)."""
 
     def to_dict(self) -> dict[str, str]:
         return {"doc_id": self.doc_id, "error": self.error, "reason": self.reason}
 
 
 @dataclass
+class DocumentReport:
+    """One document's line in the summary: what happened and what it cost this run."""
+
+    doc_id: str
+    status: Literal["extracted", "cached", "failed"]
+    records: int = 0
+    usage: Usage = field(default_factory=Usage)
+    wall_time_s: float = 0.0
+    error: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"doc_id": self.doc_id, "status": self.status, "records": self.records}
+        data.update(self.usage.model_dump(exclude_none=True))
+        data["wall_time_s"] = round(self.wall_time_s, 3)
+        if self.error is not None:
+            data["error"] = self.error
+        return data
+
+
+@dataclass
 class BatchSummary:
-    """Counts, tokens and cost of one run; ``describe()`` is the stderr summary."""
+    """Counts, tokens and cost of one run.
+
+    ``usage`` is what this run spent: extracted documents and the calls
+    failed ones made; cache hits cost nothing. ``describe()`` is the stderr
+    summary; ``to_dict()`` is the ``--summary`` JSON.
+    """
 
     documents: int = 0
     succeeded: int = 0
@@ -49,62 +111,142 @@ class BatchSummary:
     usage: Usage = field(default_factory=Usage)
     wall_time_s: float = 0.0
     failures: list[Failure] = field(default_factory=list)
-    per_document: list[dict[str, Any]] = field(default_factory=list)
+    per_document: list[DocumentReport] = field(default_factory=list)
+    """In input order."""
 
-    def add(self, result: DocumentResult) -> None:
-        self.succeeded += 1
-        self.records += result.record_count
-        p = result.provenance
-        if p.cache_hit:
-            self.cache_hits += 1
-        else:
-            self.usage.add(p.usage)
-        self.per_document.append(
-            {"doc_id": result.doc_id, "cache_hit": p.cache_hit, **p.usage.model_dump(exclude_none=True)}
-        )
+    @property
+    def extracted(self) -> int:
+        """Documents that went to the model this run (succeeded minus cache hits)."""
+        return self.succeeded - self.cache_hits
 
     def describe(self) -> str:
         u = self.usage
-        rate = u.completion_tokens / self.wall_time_s if self.wall_time_s and u.completion_tokens else 0.0
         parts = [
             f"{self.succeeded}/{self.documents} documents",
             f"{self.records} records",
             f"{self.cache_hits} from cache",
             f"{self.failed} failed",
             f"{u.model_calls} model calls",
-            f"{u.prompt_tokens}+{u.completion_tokens} tokens",
-            f"{self.wall_time_s:.1f}s",
+            f"{u.prompt_tokens:,} prompt + {u.completion_tokens:,} completion tokens",
         ]
-        if rate:
-            parts.append(f"{rate:.1f} generated tok/s")
         if u.cost_usd is not None:
             parts.append(f"${u.cost_usd:.4f}")
+        parts.append(f"{self.wall_time_s:.1f}s")
         text = "llm-extract: " + ", ".join(parts)
         for f in self.failures:
             text += f"\n  failed {f.doc_id}: {f.reason}"
         return text
 
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "documents": self.documents,
+            "succeeded": self.succeeded,
+            "extracted": self.extracted,
+            "cache_hits": self.cache_hits,
+            "failed": self.failed,
+            "records": self.records,
+            "usage": self.usage.model_dump(exclude_none=True),
+            "wall_time_s": round(self.wall_time_s, 3),
+            "failures": [f.to_dict() for f in self.failures],
+            "per_document": [d.to_dict() for d in self.per_document],
+        }
+
+    def to_json(self, *, indent: int | None = 2) -> str:
+        return json.dumps(self.to_dict(), ensure_ascii=False, indent=indent)
+
 
 @dataclass
 class BatchResult:
-    """Results and failures of a batch, in input order."""
+    """The results of a batch, in input order, with its failures and summary.
+
+    Iterating yields the :class:`~llm_extract.results.DocumentResult` of every
+    document that succeeded; ``failures`` holds the rest.
+    """
 
     results: list[DocumentResult]
     summary: BatchSummary
 
-    def __iter__(self) -> Any:
+    @property
+    def failures(self) -> list[Failure]:
+        return self.summary.failures
+
+    def __iter__(self) -> Iterator[DocumentResult]:
         return iter(self.results)
 
     def __len__(self) -> int:
         return len(self.results)
 
+    def __getitem__(self, index: int) -> DocumentResult:
+        return self.results[index]
+
     def __repr__(self) -> str:
         s = self.summary
-        return f"BatchResult({s.succeeded} documents, {s.records} records, {s.failed} failed)"
+        return (
+            f"BatchResult({s.succeeded}/{s.documents} documents, {s.records} records, "
+            f"{s.cache_hits} from cache, {s.failed} failed)"
+        )
+
+    def _repr_html_(self) -> str:
+        """Jupyter's HTML: summary, a row per document, failures, each document's highlights."""
+        from .display import render_batch_html
+
+        return render_batch_html(self)
+
+    def to_pandas(self) -> pd.DataFrame:
+        """One row per record of every document; see :func:`llm_extract.frames.to_pandas`."""
+        from .frames import to_pandas
+
+        return to_pandas(self.results)
 
 
-def _doc_id_of(error: InputError) -> str:
+def documents_from(
+    sources: Source | Iterable[Source], *, published: str | None = None, text_is_path: bool = False
+) -> Iterator[Document | InputError]:
+    """Expand sources into documents, in order; unreadable ones come out as their ``InputError``.
+
+    A path may be a text file, a directory of ``*.txt`` (sorted by name) or a
+    ``.jsonl`` of ``{"id", "text", "published"?}``. A ``str`` is article text,
+    as in :meth:`Extractor.extract`, unless ``text_is_path`` (the CLI's case).
+    """
+    if isinstance(sources, (str, os.PathLike, Document)):
+        if isinstance(sources, str) and not text_is_path:
+            raise TypeError("extract_many takes a list of sources; for one article use extract(), for a file a Path")
+        sources = [sources]
+    for source in sources:
+        if isinstance(source, Document):
+            yield source
+        elif isinstance(source, os.PathLike) or text_is_path:
+            yield from iter_documents([Path(source)], published=published)
+        else:
+            try:
+                yield Extractor.document(source, published=published)
+            except InputError as exc:
+                yield exc
+
+
+def _input_id(error: InputError) -> str:
+    """Input errors start with where the input was: ``path``, ``path:line`` or a document id."""
     return str(error).split(": ", 1)[0]
+
+
+class _Progress:
+    """The stderr bar: documents (with ETA), records, cache hits, failures, tokens."""
+
+    def __init__(self, total: int, enabled: bool) -> None:
+        self._bar = tqdm(total=total, unit="doc", desc="extract", disable=not enabled, dynamic_ncols=True)
+
+    def update(self, summary: BatchSummary) -> None:
+        counts = {
+            "records": summary.records,
+            "cached": summary.cache_hits,
+            "failed": summary.failed,
+            "tokens": summary.usage.total_tokens,
+        }
+        self._bar.set_postfix(counts, refresh=False)  # a dict keeps this order; keywords are sorted
+        self._bar.update(1)
+
+    def close(self) -> None:
+        self._bar.close()
 
 
 async def arun_batch(
@@ -115,72 +257,122 @@ async def arun_batch(
     refresh: bool = False,
     progress: bool = True,
     errors_path: str | os.PathLike[str] | None = None,
+    keep_results: bool = True,
 ) -> BatchResult:
-    """Extract every document; failures are recorded, never fatal to the batch."""
+    """Extract every document; a failure is recorded, never fatal to the batch.
+
+    Args:
+        extractor: the engine and its backend; its ``concurrency`` sets how
+            many documents (and requests) are in flight.
+        documents: in output order; an ``InputError`` item is a document
+            that could not be read, reported as a failure.
+        out: JSON lines are written here in input order as documents finish.
+        refresh: skip cache lookups (results are still stored).
+        progress: the ``tqdm.auto`` bar on stderr.
+        errors_path: failed documents as JSON lines (``doc_id``, ``error``, ``reason``).
+        keep_results: ``False`` drops results once written (for long CLI runs).
+    """
     items = list(documents)
     summary = BatchSummary(documents=len(items))
-    results: list[DocumentResult | Failure | None] = [None] * len(items)
+    done: list[DocumentResult | Failure | None] = [None] * len(items)
+    reports: list[DocumentReport | None] = [None] * len(items)
+    kept: list[DocumentResult] = []
     started = time.perf_counter()
-    bar = tqdm(total=len(items), unit="doc", disable=not progress, dynamic_ncols=True, leave=True)
+    bar = _Progress(len(items), progress)
     errors_file = open(errors_path, "w", encoding="utf-8") if errors_path else None  # noqa: SIM115
     written = 0
-    gate = asyncio.Semaphore(max(1, extractor.backend_config.concurrency))
+    queue: Iterator[int] = iter(range(len(items)))
 
     def flush() -> None:
         nonlocal written
-        while written < len(results) and results[written] is not None:
-            item = results[written]
-            if isinstance(item, DocumentResult) and out is not None:
-                out.write(item.to_json() + "\n")
-                out.flush()
+        while written < len(done) and done[written] is not None:
+            item = done[written]
+            if isinstance(item, DocumentResult):
+                if out is not None:
+                    out.write(item.to_json() + "\n")
+                    out.flush()
+                if keep_results:
+                    kept.append(item)
+            done[written] = None if not keep_results else item
             written += 1
 
-    def finish(index: int, item: DocumentResult | Failure) -> None:
-        results[index] = item
+    def finish(index: int, item: DocumentResult | Failure, report: DocumentReport) -> None:
+        reports[index] = report
         if isinstance(item, DocumentResult):
-            summary.add(item)
+            summary.succeeded += 1
+            summary.records += item.record_count
+            if item.provenance.cache_hit:
+                summary.cache_hits += 1
         else:
             summary.failed += 1
             summary.failures.append(item)
             if errors_file is not None:
                 errors_file.write(json.dumps(item.to_dict(), ensure_ascii=False) + "\n")
                 errors_file.flush()
+        summary.usage.add(report.usage)
+        done[index] = item
         flush()
-        bar.update(1)
-        bar.set_postfix(
-            records=summary.records,
-            cached=summary.cache_hits,
-            failed=summary.failed,
-            tokens=summary.usage.total_tokens,
-            refresh=False,
-        )
+        bar.update(summary)
 
-    async def one(index: int, item: Document | InputError) -> None:
+    def fail(index: int, doc_id: str, exc: Exception, usage: Usage, t0: float, reason: str | None = None) -> None:
+        failure = Failure(doc_id, type(exc).__name__, " ".join((reason or str(exc)).split())[:1000])
+        report = DocumentReport(doc_id, "failed", usage=extractor._priced(usage), error=failure.reason)
+        report.wall_time_s = time.perf_counter() - t0
+        finish(index, failure, report)
+
+    async def one(index: int) -> None:
+        item = items[index]
+        t0 = time.perf_counter()
         if isinstance(item, InputError):
-            finish(index, Failure(_doc_id_of(item), str(item), "InputError"))
+            fail(index, _input_id(item), item, Usage(), t0)
             return
-        async with gate:
-            try:
-                result = await extractor.aextract_document(item, refresh=refresh)
-            except LLMExtractError as exc:
-                finish(index, Failure(item.id, str(exc), type(exc).__name__))
+        usage = Usage()
+        try:
+            # Cache hits are answered here, so they never wait behind extractions.
+            hit = None if refresh else extractor.cached(item)
+            if hit is not None:
+                report = DocumentReport(item.id, "cached", hit.record_count, extractor._priced(Usage()))
+                report.wall_time_s = time.perf_counter() - t0
+                finish(index, hit, report)
                 return
-        finish(index, result)
+            result = await extractor.aextract_document(item, refresh=True, usage=usage)
+        except LLMExtractError as exc:
+            fail(index, item.id, exc, usage, t0)
+            return
+        except Exception as exc:  # a bug must not cost the rest of the corpus
+            log.error("%s: unexpected %s", item.id, type(exc).__name__, exc_info=True)
+            fail(index, item.id, exc, usage, t0, f"{item.id}: unexpected {type(exc).__name__}: {exc}")
+            return
+        report = DocumentReport(item.id, "extracted", result.record_count, usage, result.provenance.wall_time_s)
+        finish(index, result, report)
 
+    async def worker() -> None:
+        for index in queue:  # shared iterator: each index is taken by exactly one worker
+            await one(index)
+
+    n_workers = max(1, min(extractor.backend_config.concurrency, len(items)))
+    workers = [asyncio.ensure_future(worker()) for _ in range(n_workers)]
     try:
-        await asyncio.gather(*(one(i, item) for i, item in enumerate(items)))
+        await asyncio.gather(*workers)
+    except BaseException:  # cancelled, or the output cannot be written: stop every worker first
+        for task in workers:
+            task.cancel()
+        await asyncio.gather(*workers, return_exceptions=True)
+        raise
     finally:
         bar.close()
         if errors_file is not None:
             errors_file.close()
         summary.wall_time_s = time.perf_counter() - started
+        summary.usage.cost_usd = None
         summary.usage = extractor._priced(summary.usage)
-    return BatchResult([r for r in results if isinstance(r, DocumentResult)], summary)
+        summary.per_document = [r for r in reports if r is not None]
+    return BatchResult(kept, summary)
 
 
 def run_batch(
     extractor: Extractor,
-    sources: list[str | os.PathLike[str]],
+    sources: Iterable[str | os.PathLike[str]],
     *,
     out: TextIO | None = None,
     published: str | None = None,
@@ -188,9 +380,11 @@ def run_batch(
     progress: bool = True,
     errors_path: str | os.PathLike[str] | None = None,
 ) -> BatchSummary:
-    """Synchronous batch over files, directories and JSONL files (the CLI's entry)."""
-    docs = iter_documents(sources, published=published)
+    """The CLI's entry: files, directories and JSONL files (strings are paths here), synchronously."""
+    docs = documents_from(list(sources), published=published, text_is_path=True)
     batch = extractor._run(
-        arun_batch(extractor, docs, out=out, refresh=refresh, progress=progress, errors_path=errors_path)
+        arun_batch(
+            extractor, docs, out=out, refresh=refresh, progress=progress, errors_path=errors_path, keep_results=False
+        )
     )
     return batch.summary

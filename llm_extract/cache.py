@@ -16,6 +16,7 @@ import hashlib
 import json
 import logging
 import os
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -78,10 +79,10 @@ class ResultCache:
             directory.mkdir(mode=0o700, parents=True, exist_ok=True)
             os.chmod(directory, 0o700)
             self._cache = diskcache.Cache(str(directory), disk=JSONDisk, timeout=60)
-        except OSError as exc:
+        except (OSError, sqlite3.Error) as exc:  # sqlite3: a cache.db that is not a database
             raise ConfigError(
-                f"cache dir {directory}: cannot be created or opened ({exc.strerror or exc}); "
-                "set [cache] dir or $LLM_EXTRACT_CACHE_DIR to a writable directory"
+                f"cache.dir: {directory} cannot be created or opened ({getattr(exc, 'strerror', None) or exc}); "
+                "fix: point [cache] dir or $LLM_EXTRACT_CACHE_DIR at a writable directory (or move a damaged one aside)"
             ) from None
 
     def get(self, key: str) -> str | None:

@@ -64,14 +64,96 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ex.add_argument("--out", metavar="FILE", help="write JSONL here instead of stdout")
     ex.add_argument("--errors", metavar="FILE", help="write failed documents (id, reason) as JSONL here")
+    ex.add_argument(
+        "--summary",
+        metavar="FILE",
+        help="write the run's summary as JSON here: counts, failures, tokens, calls and cost, per document and total",
+    )
     ex.add_argument("--no-cache", action="store_true", help="neither read nor write the cache")
     ex.add_argument("--refresh", action="store_true", help="ignore cached results (new ones are still stored)")
+    _eval_parser(sub)
     return parser
+
+
+def _fraction(value: str) -> float:
+    try:
+        x = float(value)
+    except ValueError:
+        x = -1.0
+    if not 0.0 <= x <= 1.0:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a number between 0 and 1")
+    return x
+
+
+def _eval_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    ev = sub.add_parser(
+        "eval",
+        help="score backends against the gold fixtures",
+        description="Extract every fixture's document (through the cache), score it against its gold "
+        "records and print a table per document and overall; see docs/evaluation.md.",
+    )
+    ev.add_argument(
+        "--fixtures", metavar="DIR", default="seeds", help="folder of *.gold.json fixtures (default: seeds)"
+    )
+    _common(ev)
+    ev.add_argument(
+        "--backend",
+        metavar="NAME",
+        nargs="+",
+        action="extend",
+        help="[backends.NAME] to evaluate; several are compared side by side (default: default_backend)",
+    )
+    ev.add_argument("--report", metavar="FILE.json", help="write the full report (every score and wrong fact) as JSON")
+    ev.add_argument("--html", metavar="FILE.html", help="write the report as an HTML page")
+    ev.add_argument(
+        "--min-f1", type=_fraction, metavar="X", help="exit 1 when a backend's overall F1 is below X (0 to 1)"
+    )
+    ev.add_argument("--no-cache", action="store_true", help="neither read nor write the cache")
+    ev.add_argument("--refresh", action="store_true", help="ignore cached results (new ones are still stored)")
+
+
+def _run_eval(args: argparse.Namespace) -> int:
+    """Print the table on stdout, write the reports, then judge: a low F1 or a backend that failed everywhere is 1."""
+    from .evaluation import evaluate
+
+    report = evaluate(
+        args.fixtures,
+        args.config,
+        args.backend,
+        cache=not args.no_cache,
+        refresh=args.refresh,
+        progress=not args.quiet,
+    )
+    print(report.table())
+    if args.report:
+        report.write_json(args.report)
+    if args.html:
+        report.write_html(args.html)
+    status = EXIT_OK
+    for name, overall in report.overall.items():
+        run = report.runs[name]
+        if not args.quiet:
+            print(f"llm-extract eval: {name}: overall F1 {overall.f1:.3f}", file=sys.stderr)
+        if run.documents and run.failed == run.documents:
+            print(f"llm-extract eval: {name}: every document failed; see 'Failed' above", file=sys.stderr)
+            status = EXIT_FAILED
+        if args.min_f1 is not None and overall.f1 < args.min_f1:
+            print(
+                f"llm-extract eval: {name}: overall F1 {overall.f1:.3f} is below --min-f1 {args.min_f1:g}",
+                file=sys.stderr,
+            )
+            status = EXIT_FAILED
+    return status
 
 
 def _setup_logging(verbose: int) -> None:
     level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
+    configured_here = not logging.getLogger().handlers  # not when embedded in a host that set up logging
     logging.basicConfig(level=level, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
+    if configured_here and verbose < 2:
+        # instructor logs every failed model call at ERROR; the engine reports the same failure
+        # once, as the document's own line, so below -vv those copies are noise
+        logging.getLogger("instructor").setLevel(logging.CRITICAL)
 
 
 def _run_extract(args: argparse.Namespace, out: TextIO) -> int:
@@ -90,8 +172,14 @@ def _run_extract(args: argparse.Namespace, out: TextIO) -> int:
         )
     finally:
         extractor.close()
+    if args.summary:
+        with open(args.summary, "w", encoding="utf-8") as f:
+            f.write(summary.to_json() + "\n")
     if not args.quiet:
         print(summary.describe(), file=sys.stderr)
+    else:  # quiet drops progress and summary, never the one line a failed document owes the user
+        for failure in summary.failures:
+            print(f"llm-extract: failed {failure.doc_id}: {failure.reason}", file=sys.stderr)
     return EXIT_OK if summary.failed == 0 else EXIT_FAILED
 
 
@@ -105,6 +193,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 with open(args.out, "w", encoding="utf-8") as out:
                     return _run_extract(args, out)
             return _run_extract(args, sys.stdout)
+        if args.command == "eval":
+            return _run_eval(args)
         parser.error(f"unknown command {args.command}")
     except ConfigError as exc:
         print(f"llm-extract: error: {exc}", file=sys.stderr)

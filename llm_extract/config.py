@@ -195,8 +195,9 @@ class Config(_Strict):
         object.__setattr__(self, "backends", merged)
         if self.default_backend not in merged:
             raise ValueError(
-                f"default_backend {self.default_backend!r} is not a [backends.NAME] table "
-                f"(known: {', '.join(sorted(merged))})"
+                f"default_backend: {self.default_backend!r} is not a [backends.NAME] table "
+                f"(known: {', '.join(sorted(merged))}); fix: add [backends.{self.default_backend}] "
+                "or name a known backend"
             )
         return self
 
@@ -250,6 +251,23 @@ _FIXES = {
     "url_parsing": "give a full URL such as 'http://127.0.0.1:8000/v1'",
     "url_scheme": "use an http:// or https:// URL",
     "literal_error": "use one of the listed values",
+    "enum": "use one of the listed values",
+    "int_parsing": "write a whole number, without quotes",
+    "int_type": "write a whole number, without quotes",
+    "int_from_float": "write a whole number",
+    "float_parsing": "write a number, without quotes",
+    "float_type": "write a number, without quotes",
+    "bool_parsing": "write true or false, without quotes",
+    "bool_type": "write true or false, without quotes",
+    "string_type": "write a quoted string",
+    "string_pattern_mismatch": "use only letters, digits and _ (an environment variable name)",
+    "path_type": "write a quoted path",
+    "dict_type": "make it a [table]",
+    "model_type": "make it a [table]",
+    "greater_than": "use a larger value",
+    "greater_than_equal": "use a larger value",
+    "less_than": "use a smaller value",
+    "less_than_equal": "use a smaller value",
 }
 
 
@@ -260,7 +278,9 @@ def _one_line(error: ValidationError, where: str) -> str:
     # Discriminated unions add the tag to the path: backends.x.openai.model -> backends.x.model
     for kind in ("openai-compatible", "openai", "embedded"):
         loc = loc.replace(f".{kind}.", ".").removesuffix(f".{kind}")
-    msg = first["msg"]
+    msg = first["msg"].removeprefix("Value error, ")
+    if first["type"] == "value_error" and not loc:  # a model validator names its key itself
+        return f"{where}: {msg}"
     fix = _FIXES.get(first["type"], "")
     more = len(error.errors()) - 1
     tail = f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""

@@ -72,6 +72,22 @@ class Document:
         object.__setattr__(self, "published", parse_published(self.published, f"{self.id}: published"))
 
 
+def _utf16_without_bom(data: bytes) -> str | None:
+    """``"UTF-16LE"``/``"UTF-16BE"`` when BOM-less bytes decode to mostly printable text, else ``None``.
+
+    Only used to make the refusal helpful: the file is still refused, since
+    telling UTF-16 from other binary data without a BOM is a guess.
+    """
+    head = data[:4096]
+    encoding = "UTF-16LE" if head[1::2].count(0) >= head[0::2].count(0) else "UTF-16BE"
+    try:
+        text = data[: len(data) - len(data) % 2].decode(encoding)[:2000]
+    except UnicodeDecodeError:
+        return None
+    printable = sum(ch.isprintable() or ch in "\r\n\t" for ch in text)
+    return encoding if text and printable >= 0.95 * len(text) else None
+
+
 def _decode(data: bytes, name: str) -> str:
     for magic, what in _BINARY_MAGIC.items():
         if data.startswith(magic):
@@ -82,6 +98,12 @@ def _decode(data: bytes, name: str) -> str:
         except UnicodeDecodeError:
             raise InputError(f"{name}: has a UTF-16 BOM but is not valid UTF-16") from None
     if b"\x00" in data[:4096]:
+        encoding = _utf16_without_bom(data)
+        if encoding:
+            raise InputError(
+                f"{name}: looks like {encoding} without a byte-order mark, which is refused rather than guessed; "
+                f"convert it first: iconv -f {encoding} -t UTF-8 {name} > {Path(name).stem}.utf8.txt"
+            )
         raise InputError(f"{name}: is binary (contains NUL bytes), not a text file")
     try:
         return data.decode("utf-8-sig")

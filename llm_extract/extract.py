@@ -22,16 +22,16 @@ import os
 import re
 import threading
 import time
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TextIO, TypeVar
 
 import instructor
 from instructor.core.exceptions import IncompleteOutputException, InstructorRetryException
 from openai.types.chat import ChatCompletion
 from pydantic import BaseModel, ValidationError
-from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, stop_after_attempt
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
 
 from .backends import Backend, PerLoop, create_backend
 from .cache import ResultCache, cache_key, sha256_text
@@ -39,6 +39,7 @@ from .config import Config, load_config
 from .documents import Document, parse_published, read_document, split_chunks
 from .errors import (
     BackendError,
+    ConfigError,
     DeadlineExceeded,
     ExtractionError,
     InputError,
@@ -49,6 +50,9 @@ from .errors import (
 from .grounding import SourceText, grounding, iter_evidence
 from .results import DocumentResult, Provenance, Usage
 from .task import Task
+
+if TYPE_CHECKING:
+    from .batch import BatchResult, Source
 
 __all__ = ["Extractor"]
 
@@ -125,6 +129,21 @@ def _payload(completion: Any) -> str | None:
     return fenced.group(1) if fenced else str(content)
 
 
+async def _all_or_none(coros: Iterable[Coroutine[Any, Any, T]]) -> list[T]:
+    """``asyncio.gather``, except that the first failure cancels the others.
+
+    Plain ``gather`` lets sibling chunks run on (and retry) after one chunk
+    failed the document, sending requests whose answers nobody will use.
+    """
+    tasks = [asyncio.ensure_future(coro) for coro in coros]
+    try:
+        return list(await asyncio.gather(*tasks))
+    finally:
+        for task in tasks:
+            task.cancel()  # no-op for finished ones
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
 def _spans(record: BaseModel) -> list[tuple[int, int]]:
     return [(e.start, e.end) for e in iter_evidence(record) if e.start is not None and e.end is not None]
 
@@ -152,8 +171,14 @@ class Extractor:
         self.config = config
         self.backend_name, self.backend_config = config.backend(backend)
         self.task = Task.from_config(config.task)
-        self.cache = ResultCache(config.cache.resolved_dir()) if cache and config.cache.enabled else None
+        try:
+            self.cache = ResultCache(config.cache.resolved_dir()) if cache and config.cache.enabled else None
+        except ConfigError as exc:  # name the config file, as every other config error does
+            raise ConfigError(f"{config.where}: {exc}") from None
         self.backend: Backend = create_backend(self.backend_name, self.backend_config)
+        # instructor wraps a plain model in a new class on every call, which defeats its
+        # schema cache (~15 ms of JSON-schema generation per call); wrapped once, it hits.
+        self._response_model: type[BaseModel] = instructor.response_schema(self.task.schema)
         self._limit: PerLoop[asyncio.Semaphore] = PerLoop(lambda: asyncio.Semaphore(self.backend_config.concurrency))
         self._loop: _Loop | None = None
         self._lock = threading.Lock()
@@ -205,7 +230,13 @@ class Extractor:
         Raises:
             InputError, ConfigError, BackendError, ExtractionError: one line each.
         """
-        return self._run(self.aextract(source, doc_id=doc_id, published=published, refresh=refresh))
+        doc = self.document(source, doc_id=doc_id, published=published)
+        if not refresh and len(doc.text) <= self.backend_config.max_document_chars:
+            # A cache hit needs no event loop: answering it on this thread saves two thread hand-offs.
+            hit = self.cached(doc)
+            if hit is not None:
+                return hit
+        return self._run(self.aextract_document(doc, refresh=True))
 
     async def aextract(
         self,
@@ -217,6 +248,54 @@ class Extractor:
     ) -> DocumentResult:
         """Async :meth:`extract`."""
         return await self.aextract_document(self.document(source, doc_id=doc_id, published=published), refresh=refresh)
+
+    def extract_many(
+        self,
+        sources: Source | Iterable[Source],
+        *,
+        published: dt.date | str | None = None,
+        refresh: bool = False,
+        progress: bool = True,
+        out: TextIO | None = None,
+        errors_path: str | os.PathLike[str] | None = None,
+    ) -> BatchResult:
+        """Extract a corpus concurrently, in order, with a progress bar; failures never stop it.
+
+        Args:
+            sources: :class:`Document` objects, paths (a text file, a directory
+                of ``*.txt`` or a ``.jsonl`` of ``{"id", "text", "published"}``)
+                or article texts, or one path.
+            published: publication date of text files and texts (JSONL lines carry their own).
+            refresh: skip cache lookups (results are still stored).
+            progress: a ``tqdm.auto`` bar on stderr (a widget in notebooks).
+            out: also write each result as a JSON line here, in input order.
+            errors_path: write failed documents (id, error, reason) as JSON lines here.
+
+        Returns:
+            A :class:`~llm_extract.batch.BatchResult`: the results in input
+            order, ``failures`` and a ``summary`` with tokens and cost.
+        """
+        return self._run(
+            self.aextract_many(
+                sources, published=published, refresh=refresh, progress=progress, out=out, errors_path=errors_path
+            )
+        )
+
+    async def aextract_many(
+        self,
+        sources: Source | Iterable[Source],
+        *,
+        published: dt.date | str | None = None,
+        refresh: bool = False,
+        progress: bool = True,
+        out: TextIO | None = None,
+        errors_path: str | os.PathLike[str] | None = None,
+    ) -> BatchResult:
+        """Async :meth:`extract_many`."""
+        from .batch import arun_batch, documents_from  # batch imports this module
+
+        docs = documents_from(sources, published=parse_published(published))
+        return await arun_batch(self, docs, out=out, refresh=refresh, progress=progress, errors_path=errors_path)
 
     def close(self) -> None:
         """Release the HTTP client or model and the background loop."""
@@ -281,14 +360,22 @@ class Extractor:
         try:
             with grounding(source or SourceText(doc.text)):
                 result = DocumentResult.from_dict(json.loads(text), self.task.schema, doc.text)
-        except (ValueError, KeyError, TypeError, ValidationError) as exc:
+        except (ValueError, KeyError, TypeError, AttributeError, ValidationError) as exc:  # Attribute: not a dict
             log.warning("%s: cached result no longer validates, extracting again (%s)", doc.id, type(exc).__name__)
             return None
         result.provenance.cache_hit = True
         return result
 
-    async def aextract_document(self, doc: Document, *, refresh: bool = False) -> DocumentResult:
-        """Extract one :class:`Document`: cache, chunks, model calls, merge, store."""
+    async def aextract_document(
+        self, doc: Document, *, refresh: bool = False, usage: Usage | None = None
+    ) -> DocumentResult:
+        """Extract one :class:`Document`: cache, chunks, model calls, merge, store.
+
+        Args:
+            refresh: skip the cache lookup (the new result is still stored).
+            usage: add tokens and calls to this object as they happen, so a
+                caller (a batch) can count what a document that fails spent.
+        """
         cfg = self.backend_config
         if len(doc.text) > cfg.max_document_chars:
             raise InputError(
@@ -301,14 +388,12 @@ class Extractor:
             if hit is not None:
                 return hit
         started = time.perf_counter()
-        usage = Usage()
+        usage = usage if usage is not None else Usage()
         warnings: list[str] = []
         spans = split_chunks(doc.text, cfg.chunk_chars, cfg.chunk_overlap)
         try:
             async with asyncio.timeout(cfg.deadline):
-                parts = await asyncio.gather(
-                    *(self._extract_span(doc, source, span, usage, warnings) for span in spans)
-                )
+                parts = await _all_or_none(self._extract_span(doc, source, span, usage, warnings) for span in spans)
         except TimeoutError:
             raise DeadlineExceeded(
                 f"{doc.id}: no result within deadline={cfg.deadline:g}s of backend {self.backend_name!r}"
@@ -389,7 +474,7 @@ class Extractor:
         with grounding(source, window=span) as ctx:
             try:
                 return await patched(
-                    response_model=self.task.schema,
+                    response_model=self._response_model,
                     messages=messages,
                     max_retries=cfg.max_reasks,
                     model=cfg.model,
@@ -450,6 +535,16 @@ class Extractor:
             errors=[redact(e, secrets) for e in errors],
         )
 
+    def _retryable(self, exc: BaseException) -> bool:
+        """Transient faults, unless the server asks for a wait over ``max_retry_after``.
+
+        Sleeping an hour because a ``Retry-After`` said so would look like a
+        hang; giving up at once lets the error say why and what to change.
+        """
+        if not isinstance(exc, TransientBackendError):
+            return False
+        return exc.retry_after is None or exc.retry_after <= self.backend_config.max_retry_after
+
     def _wait(self, state: RetryCallState) -> float:
         cfg = self.backend_config
         exc = state.outcome.exception() if state.outcome else None
@@ -463,7 +558,7 @@ class Extractor:
         retrying = AsyncRetrying(
             stop=stop_after_attempt(cfg.max_attempts),
             wait=self._wait,
-            retry=retry_if_exception_type(TransientBackendError),
+            retry=retry_if_exception(self._retryable),
             reraise=True,
             before_sleep=lambda s: log.info(
                 "%s: retrying after %s", self.backend_name, s.outcome.exception() if s.outcome else "?"

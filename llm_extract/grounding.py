@@ -73,7 +73,11 @@ _DROP_RANGES = (
 
 
 def _fold_char(ch: str) -> str:
-    """Map one original character to its normalised form ('' drops it)."""
+    """Map one original character to its normalised form ('' drops it).
+
+    Memoised in ``_FOLDS`` by :func:`_normalize_with_map`: articles reuse a few
+    hundred distinct characters, and that loop is the grounding hot path.
+    """
     code = ord(ch)
     for lo, hi in _DROP_RANGES:
         if lo <= code <= hi:
@@ -87,25 +91,37 @@ def _fold_char(ch: str) -> str:
     return ch.lower()
 
 
+_FOLDS: dict[str, str | None] = {}
+"""Per character: its fold, or ``None`` for whitespace (one dict look-up in the hot loop)."""
+
+
 def _normalize_with_map(text: str) -> tuple[str, list[int]]:
     """Normalise ``text`` and return, for each output character, its source index."""
     out: list[str] = []
     index: list[int] = []
     pending_space = False
+    folds = _FOLDS
     for i, ch in enumerate(text):
-        if ch.isspace():
+        try:
+            folded = folds[ch]
+        except KeyError:
+            folded = folds[ch] = None if ch.isspace() else _fold_char(ch)
+        if folded is None:
             pending_space = bool(out)
             continue
-        folded = _fold_char(ch)
         if not folded:
             continue
         if pending_space:
             out.append(" ")
             index.append(i - 1)
             pending_space = False
-        for c in folded:
-            out.append(c)
+        if len(folded) == 1:
+            out.append(folded)
             index.append(i)
+        else:
+            for c in folded:
+                out.append(c)
+                index.append(i)
     return "".join(out), index
 
 

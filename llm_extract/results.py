@@ -8,10 +8,14 @@ keeps the typed records and the source text (for highlighting) beside it.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["DocumentResult", "Provenance", "Usage"]
 
@@ -122,3 +126,35 @@ class DocumentResult:
         counts = ", ".join(f"{k}={len(v)}" for k, v in self.records.__dict__.items() if isinstance(v, list))
         p = self.provenance
         return f"DocumentResult(doc_id={self.doc_id!r}, {counts}, backend={p.backend!r}, cache_hit={p.cache_hit})"
+
+    # -- notebooks (see llm_extract.display and llm_extract.frames) -------------------
+
+    def _repr_html_(self) -> str:
+        """Jupyter's HTML: the article with evidence highlighted, records as tables."""
+        from .display import render_html
+
+        return render_html(self)
+
+    def _repr_mimebundle_(
+        self, include: Iterable[str] | None = None, exclude: Iterable[str] | None = None, **kwargs: Any
+    ) -> dict[str, str]:
+        """HTML for notebooks plus ``repr`` as ``text/plain`` for consoles and logs."""
+        from .display import mimebundle, render_html
+
+        return mimebundle(repr(self), lambda: render_html(self), include, exclude)
+
+    def to_html(self, *, full_page: bool = False) -> str:
+        """The notebook HTML; ``full_page=True`` gives a standalone document for a file or browser."""
+        from .display import render_html, render_page
+
+        return render_page(self) if full_page else render_html(self)
+
+    def to_pandas(self) -> pd.DataFrame:
+        """One row per record, flattened columns; see :func:`llm_extract.frames.to_pandas`.
+
+        Raises:
+            ImportError: pandas is not installed (``pip install 'llm_extract[pandas]'``).
+        """
+        from .frames import to_pandas
+
+        return to_pandas([self])

@@ -99,9 +99,13 @@ class Task:
         """System instructions, then the article as delimited *user* content.
 
         The article never enters the system role, so text inside it cannot
-        pose as instructions from us.
+        pose as instructions from us. Its delimiter (``boundary``) is derived
+        from the text itself, like a MIME boundary: an article cannot contain
+        the marker that would close its own block.
         """
+        boundary = f"ARTICLE-{sha256_text(text)[:12]}"
+        ctx = {"doc_id": doc_id, "published": published, "boundary": boundary}
         return [
-            {"role": "system", "content": self._system.render(doc_id=doc_id, published=published)},
-            {"role": "user", "content": self._user.render(text=text, doc_id=doc_id, published=published)},
+            {"role": "system", "content": self._system.render(**ctx)},
+            {"role": "user", "content": self._user.render(text=text, **ctx)},
         ]

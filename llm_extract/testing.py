@@ -206,6 +206,9 @@ class ChatServer:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # Headers and body go out in two writes; with Nagle's algorithm the
+            # second waits for the client's delayed ACK (~40 ms on loopback).
+            disable_nagle_algorithm = True
 
             def log_message(self, format: str, *args: Any) -> None:
                 pass
@@ -224,6 +227,8 @@ class ChatServer:
                     server.max_in_flight = max(server.max_in_flight, server.in_flight)
                 try:
                     server._answer(self, request, server._next(request))
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the client gave up (a timeout, a cancelled chunk): nothing to answer
                 finally:
                     request.finished = time.monotonic()
                     with server._lock:
@@ -255,7 +260,8 @@ class ChatServer:
         if reply.kind == "http":
             body = str(reply.payload)
             if self.echo_key and reply.status >= 400:
-                body = body.replace("error", "error for key " + request.headers.get("Authorization", ""), 1)
+                # h.headers is case-insensitive (clients may send "authorization"); request.headers is not
+                body = body.replace("error", "error for key " + h.headers.get("Authorization", ""), 1)
             self._send(h, reply.status, body, {"Content-Type": "application/json", **reply.headers})
             return
         completion = self._completion(request, reply)

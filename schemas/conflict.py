@@ -15,13 +15,27 @@ choices follow ``docs/domain.md``:
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from llm_extract.evaluation import (
+    Aligned,
+    All,
+    Claims,
+    Date,
+    EvaluationSpec,
+    Exact,
+    Names,
+    Quotes,
+    RecordSpec,
+    SetOf,
+)
+from llm_extract.evaluation import Text as TextMatch
 from llm_extract.grounding import Count, Evidence, GroundedRecord
 
 __all__ = [
+    "EVALUATION",
     "Actor",
     "ActorType",
     "Casualties",
@@ -262,3 +276,115 @@ class ConflictRecords(_Model):
     incidents: list[Incident] = Field(default_factory=list, max_length=8)
     negotiations: list[Negotiation] = Field(default_factory=list, max_length=4)
     personnel_changes: list[PersonnelChange] = Field(default_factory=list, max_length=4)
+
+    dataframe_columns: ClassVar[dict[str, str]] = {
+        "date_value": "date",
+        "location_as_written": "place",
+        "location_normalized": "place_normalized",
+        "location_admin1": "admin1",
+        "location_admin2": "admin2",
+        "location_country": "country",
+        "casualties_killed": "killed",
+        "casualties_wounded": "wounded",
+        "casualties_captured": "captured",
+        "casualties_released": "released",
+    }
+    """Analyst names for ``to_pandas()`` columns (``killed`` etc. are summed over sides; see llm_extract.frames)."""
+
+
+# --- evaluation: what "the same event" and "the same fact" mean for these records -----------
+#
+# Read by llm_extract.evaluation (``llm-extract eval``) as this module's EVALUATION; the
+# engine itself knows none of these names. See docs/evaluation.md.
+
+_NAME = Names(names=("name", "name_en"))
+_PLACE_WORDS = frozenset(
+    {
+        *("city", "town", "village", "district", "area", "region", "province", "governorate", "countryside"),
+        *("outskirts", "suburb", "neighbourhood", "neighborhood", "entrance", "vicinity"),
+        *("مدينة", "بلدة", "قرية", "حي", "منطقة", "محافظة", "ريف", "محيط", "مدخل", "أطراف"),
+    }
+)
+"""Words that say what kind of place, not which one: two villages are not the same place."""
+# More than half the words must agree: "Zabadieh, Aleppo" and "al-Masharfeh, Aleppo" are two places.
+_PLACE = Names("location", names=("normalized", "as_written"), min_overlap=0.6, ignore=_PLACE_WORDS)
+_PERSON = Names(names=("person", "person_en"))
+_CHANGE_TYPES = SetOf("claims[].change_type", Exact(), distinct=True)
+_PARTY = Names(names=("actor.name", "actor.name_en"))
+_SIDE = Names(names=("side", "side_en"))
+_DESTINATION = Names(names=("destination", "destination_en"))
+_SOURCE = Names(names=("source", "source_en"))
+
+
+def _casualties(category: str) -> Aligned:
+    """A count per side: sides paired by name, then unknown (null) must match unknown, and unknown vs 0 is wrong."""
+    return Aligned("casualties", key=_SIDE, value=category)
+
+
+EVALUATION = EvaluationSpec(
+    {
+        # An incident is the same event when date, place, actors, type and quoted passages mostly agree.
+        # Articles often report several incidents on one day, in one town, between the same sides: only
+        # the passage and the type tell them apart, so the passage weighs double. A date right only to
+        # the month still helps to recognise the event (partial credit when matching).
+        "incidents": RecordSpec(
+            match={
+                "date": (Date("date", partial=0.5), 1.0),
+                "place": (_PLACE, 1.0),
+                "actors": (SetOf("actors", _NAME), 1.0),
+                "event_type": (Exact("event_type"), 1.0),
+                "evidence": (Quotes(), 2.0),
+            },
+            min_similarity=0.55,
+            fields={
+                "date": Date("date"),
+                "date.precision": Exact("date.precision"),
+                "location.normalized": TextMatch("location.normalized", min_ratio=0.8),
+                "location.admin1": TextMatch("location.admin1", min_ratio=0.8),
+                "event_type": Exact("event_type"),
+                "sub_event_type": Exact("sub_event_type"),
+                "actors": SetOf("actors", _NAME),
+                "casualties.killed": _casualties("killed"),
+                "casualties.wounded": _casualties("wounded"),
+                "casualties.captured": _casualties("captured"),
+                "casualties.released": _casualties("released"),
+            },
+        ),
+        "negotiations": RecordSpec(
+            match={
+                "date": (Date("date", partial=0.5), 1.0),
+                "place": (_PLACE, 1.0),
+                "parties": (SetOf("parties", _PARTY), 1.0),
+                "evidence": (Quotes(), 1.0),
+            },
+            fields={
+                "date": Date("date"),
+                "date.precision": Exact("date.precision"),
+                "location.normalized": TextMatch("location.normalized", min_ratio=0.8),
+                "parties": SetOf("parties", _PARTY),
+                "mediators": SetOf("mediators", _NAME),
+                # Terms are free English text; a term is found when it rests on the same passage.
+                "terms": SetOf("terms", Quotes()),
+                "outcome": Exact("outcome"),
+            },
+        ),
+        # A personnel change is about one person, but one person can be appointed, then arrested, in
+        # one article: the name weighs double, and the change type or the quotes must agree too.
+        "personnel_changes": RecordSpec(
+            match={
+                "person": (_PERSON, 2.0),
+                "change_type": (_CHANGE_TYPES, 1.0),
+                "evidence": (Quotes(), 1.0),
+            },
+            min_similarity=0.6,
+            fields={
+                "person": _PERSON,
+                "change_type": _CHANGE_TYPES,
+                "destinations": SetOf("claims", _DESTINATION),
+                # Every version of a disputed fact, each with its own source (Damascus vs Qamishli).
+                "claims": Claims("claims", fact=All(parts=(Exact("change_type"), _DESTINATION)), source=_SOURCE),
+            },
+        ),
+    }
+)
+"""How ``llm-extract eval`` matches and scores these records (see :mod:`llm_extract.evaluation`)."""

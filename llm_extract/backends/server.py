@@ -15,6 +15,7 @@ from typing import Any
 
 import openai
 from openai.types.chat import ChatCompletion
+from pydantic import SecretStr
 
 from ..config import EmbeddedBackendConfig, OpenAIBackendConfig, OpenAICompatibleBackendConfig
 from ..errors import BackendError, TransientBackendError, redact
@@ -46,6 +47,17 @@ def parse_retry_after(headers: Any) -> float | None:
         return max(parsed.timestamp() - time.time(), 0.0) if parsed else None
 
 
+def _innermost(exc: BaseException) -> BaseException:
+    """The deepest cause with a message (``ConnectionResetError: ... reset by peer``, not ``ReadError('')``)."""
+    best, seen = exc, 0
+    cur: BaseException | None = exc
+    while cur is not None and seen < 10:
+        if str(cur):
+            best = cur
+        cur, seen = cur.__cause__ or cur.__context__, seen + 1
+    return best
+
+
 class ServerBackend:
     """One chat-completions endpoint reached with the real ``openai`` client."""
 
@@ -56,12 +68,12 @@ class ServerBackend:
             raise TypeError("ServerBackend needs a server config")
         self.name = name
         self.config: OpenAIBackendConfig | OpenAICompatibleBackendConfig = config
-        self._key = config.api_key.get_secret_value() if config.api_key else None
+        self._key: SecretStr | None = config.api_key  # a secret value: its repr is '**********'
         self._clients: PerLoop[openai.AsyncOpenAI] = PerLoop(self._new_client)
 
     @property
     def secrets(self) -> tuple[str, ...]:
-        return (self._key,) if self._key else ()
+        return (self._key.get_secret_value(),) if self._key else ()
 
     @property
     def base_url(self) -> str | None:
@@ -72,7 +84,7 @@ class ServerBackend:
 
     def _new_client(self) -> openai.AsyncOpenAI:
         return openai.AsyncOpenAI(
-            api_key=self._key or _PLACEHOLDER_KEY,
+            api_key=self._key.get_secret_value() if self._key else _PLACEHOLDER_KEY,
             base_url=self.base_url,
             max_retries=0,
             timeout=self.config.request_timeout,
@@ -85,13 +97,13 @@ class ServerBackend:
         client = self._clients.get()
         try:
             response: ChatCompletion = await client.chat.completions.create(**request)
-            return response
+            return self._well_formed(response)
         except openai.APITimeoutError:
             raise TransientBackendError(
                 f"{self.name}: no answer within request_timeout={self.config.request_timeout}s"
             ) from None
         except openai.APIConnectionError as exc:
-            cause = exc.__cause__ or exc
+            cause = _innermost(exc)
             raise TransientBackendError(
                 self._clean(
                     f"{self.name}: connection to {self.base_url or 'the API'} failed ({type(cause).__name__}: {cause})"
@@ -111,6 +123,26 @@ class ServerBackend:
 
     def _clean(self, text: str) -> str:
         return redact(text, self.secrets)
+
+    def _well_formed(self, response: object) -> ChatCompletion:
+        """The response if it has the shape of a chat completion, else a transient fault.
+
+        The openai client hands back a 200 whose body is not JSON (a proxy's
+        HTML page) as a ``str``, and a JSON body that is not a completion (an
+        error object sent with 200) as a ``ChatCompletion`` with ``choices=None``.
+        Both are server faults worth retrying, not model answers to parse.
+        An empty ``choices`` list is well formed: the engine fails it at once.
+        """
+        if isinstance(response, ChatCompletion):
+            choices: object = response.choices  # None at run time when the body had none
+            if isinstance(choices, list) and all(getattr(c, "message", None) is not None for c in choices):
+                return response
+            error = getattr(response, "error", None)
+            what = f"a JSON body without choices{f' (error: {error})' if error else ''}"
+        else:
+            what = f"a body that is not a chat completion: {self._clean(str(response))[:80]!r}"
+        # redact before cutting, so no fragment of a key survives the cut
+        raise TransientBackendError(self._clean(f"{self.name}: server answered 200 with {what}")[:400])
 
     def _status_error(self, exc: openai.APIStatusError) -> BackendError:
         status = exc.status_code
