@@ -1,8 +1,9 @@
 """Corpus runs: many documents, concurrently, in order, resumable, with progress.
 
-A batch keeps the backend busy without flooding it: ``concurrency`` workers
-(the backend's setting) take documents in input order, and the engine caps
-the requests in flight to the same number, chunks included. Around that:
+A batch keeps the backend busy without flooding it: the engine caps the
+requests in flight at the backend's ``concurrency``, chunks included, and
+twice that many workers take documents in input order, so a request is ready
+whenever a slot frees. Around that:
 
 * **Order.** A result is written as soon as it and every earlier document
   are done, one JSON line each, flushed; a killed run loses only what was
@@ -262,8 +263,8 @@ async def arun_batch(
     """Extract every document; a failure is recorded, never fatal to the batch.
 
     Args:
-        extractor: the engine and its backend; its ``concurrency`` sets how
-            many documents (and requests) are in flight.
+        extractor: the engine and its backend; its ``concurrency`` caps the
+            requests in flight (twice as many documents are in progress).
         documents: in output order; an ``InputError`` item is a document
             that could not be read, reported as a failure.
         out: JSON lines are written here in input order as documents finish.
@@ -350,7 +351,9 @@ async def arun_batch(
         for index in queue:  # shared iterator: each index is taken by exactly one worker
             await one(index)
 
-    n_workers = max(1, min(extractor.backend_config.concurrency, len(items)))
+    # Twice as many documents in progress as requests allowed in flight: while one document
+    # is parsed and grounded, the next one's request is already waiting for the freed slot.
+    n_workers = max(1, min(2 * extractor.backend_config.concurrency, len(items)))
     workers = [asyncio.ensure_future(worker()) for _ in range(n_workers)]
     try:
         await asyncio.gather(*workers)

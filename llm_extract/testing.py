@@ -117,6 +117,12 @@ class RecordedRequest:
 Script = Iterable[Reply] | Callable[[RecordedRequest], Reply]
 
 
+class _HTTPServer(ThreadingHTTPServer):
+    # The default listen backlog (5) overflows when a client opens 16 connections at once;
+    # the kernel then drops connection attempts and the client retries them a second later.
+    request_queue_size = 128
+
+
 class ChatServer:
     """A threaded HTTP server that answers ``POST /v1/chat/completions`` from a script.
 
@@ -153,7 +159,7 @@ class ChatServer:
         self.max_in_flight = 0
         self._lock = threading.Lock()
         self._stopping = threading.Event()
-        self._httpd = ThreadingHTTPServer((host, port), self._handler_class())
+        self._httpd = _HTTPServer((host, port), self._handler_class())
         self._httpd.daemon_threads = True
         self._thread: threading.Thread | None = None
 
