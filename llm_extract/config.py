@@ -137,6 +137,16 @@ class EmbeddedBackendConfig(_BackendBase):
     concurrency: int = Field(default=1, ge=1, le=1)
     chunk_chars: int = Field(default=6_000, ge=500, le=200_000)
     deadline: float = Field(default=1800.0, gt=0.0, le=86_400.0)
+    steps: bool = Field(
+        default=True,
+        description="ask for one record list at a time (incidents, then negotiations, ...), sharing the prompt",
+    )
+    max_items: int | None = Field(
+        default=4,
+        ge=1,
+        le=100,
+        description="cap on every list the model writes, below the schema's own: bounds time and stops loops",
+    )
 
     def default_mode(self) -> InstructorMode:
         return self.mode or "json_schema"
