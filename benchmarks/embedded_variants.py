@@ -113,10 +113,38 @@ def stated_numbers(records: Any) -> tuple[int, int]:
     return kept, unstated
 
 
+def cpu_idle(seconds: float = 2.0) -> float | None:
+    """Fraction of CPU time idle over ``seconds`` (Linux), or ``None`` where unknown."""
+
+    def sample() -> tuple[int, int]:
+        fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+        return fields[3] + fields[4], sum(fields)
+
+    try:
+        idle0, total0 = sample()
+        time.sleep(seconds)
+        idle1, total1 = sample()
+    except (OSError, ValueError, IndexError):
+        return None
+    return (idle1 - idle0) / max(total1 - total0, 1)
+
+
+def wait_for_quiet(max_wait: float = 900.0) -> float | None:
+    """Wait until the machine is mostly idle: a second busy process makes llama.cpp's threads crawl."""
+    deadline = time.monotonic() + max_wait
+    idle = cpu_idle()
+    while idle is not None and idle < 0.85 and time.monotonic() < deadline:
+        print(f"  waiting for a quiet machine (idle {idle:.0%})", file=sys.stderr, flush=True)
+        time.sleep(10)
+        idle = cpu_idle()
+    return idle
+
+
 def run_document(ex: Extractor, fx: Fixture, spec: EvaluationSpec, variant: str) -> dict[str, Any]:
     backend = ex.backend
     assert isinstance(backend, EmbeddedBackend)
     before = replace(backend.stats)
+    idle = wait_for_quiet()
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
     started = time.perf_counter()
     result = None
@@ -138,6 +166,7 @@ def run_document(ex: Extractor, fx: Fixture, spec: EvaluationSpec, variant: str)
         "doc_id": fx.doc_id,
         "seconds": round(seconds, 1),
         "load_avg_1m": load,
+        "idle_before": idle,
         "prompt_tokens": delta.prompt_tokens,
         "prompt_evaluated": delta.prompt_evaluated,
         "prompt_seconds": round(delta.prompt_seconds, 1),

@@ -21,8 +21,11 @@ that safe to use as the default backend:
   because a llama.cpp context is not thread-safe.
 * **Grammar-constrained output.** Whatever instructor mode is configured,
   the JSON schema of the answer is compiled into a llama.cpp grammar, so the
-  model can only produce schema-shaped JSON. Grounding, re-asks, caching and
-  provenance stay in the engine, exactly as for a server.
+  model can only produce schema-shaped JSON; the grammar allows the
+  whitespace models write JSON with, and caps every list at ``max_items``.
+  With ``steps`` the record lists are asked for one at a time after the
+  same prompt, which llama.cpp evaluates once. Grounding, re-asks, caching
+  and provenance stay in the engine, exactly as for a server.
 
 The runtime is imported lazily: selecting a server backend never loads it.
 """
@@ -526,11 +529,15 @@ _SCHEMA_MARKER = "json_schema:"
 
 
 def _schema_in_messages(messages: Sequence[Mapping[str, Any]]) -> dict[str, Any] | None:
-    """The JSON schema instructor wrote into the prompt (JSON / MD_JSON modes), if any."""
+    """The JSON schema instructor wrote into the system prompt (JSON / MD_JSON modes), if any.
+
+    Only system messages are searched: the article is user content, and an
+    article must not be able to choose the grammar its own answer follows.
+    """
     decoder = json.JSONDecoder()
     for message in messages:
         content = message.get("content")
-        if not isinstance(content, str):
+        if message.get("role") != "system" or not isinstance(content, str):
             continue
         at = content.find(_SCHEMA_MARKER)
         brace = content.find("{", at) if at >= 0 else -1
