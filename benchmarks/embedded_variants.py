@@ -51,11 +51,12 @@ RESULTS = Path(__file__).resolve().parent / "results" / "embedded_variants.jsonl
 VARIANTS: dict[str, dict[str, Any]] = {
     "single": {"steps": False, "max_items": 4},
     "steps": {"steps": True, "max_items": 4},
+    "steps-free-quotes": {"steps": True, "max_items": 4, "verbatim_quotes": False},
     "steps-no-penalty": {"steps": True, "max_items": 4, "repeat_penalty": 1.0},
     "single-uncapped": {"steps": False, "max_items": 8},
     "steps-0.5b": {"steps": True, "max_items": 4, "model": "qwen2.5-0.5b"},
 }
-"""Backend settings per variant, on top of the embedded defaults (1.5B, json_schema, penalty 1.1)."""
+"""Backend settings per variant, on top of the embedded defaults (1.5B, json_schema, penalty 1.1, verbatim quotes)."""
 
 DOCS = [
     "enab-baladi-558021.ar",
@@ -129,11 +130,11 @@ def cpu_idle(seconds: float = 2.0) -> float | None:
     return (idle1 - idle0) / max(total1 - total0, 1)
 
 
-def wait_for_quiet(max_wait: float = 900.0) -> float | None:
+def wait_for_quiet(max_wait: float = 180.0) -> float | None:
     """Wait until the machine is mostly idle: a second busy process makes llama.cpp's threads crawl."""
     deadline = time.monotonic() + max_wait
     idle = cpu_idle()
-    while idle is not None and idle < 0.85 and time.monotonic() < deadline:
+    while idle is not None and idle < 0.6 and time.monotonic() < deadline:
         print(f"  waiting for a quiet machine (idle {idle:.0%})", file=sys.stderr, flush=True)
         time.sleep(10)
         idle = cpu_idle()

@@ -90,7 +90,7 @@ def _eval_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
         "eval",
         help="score backends against the gold fixtures",
         description="Extract every fixture's document (through the cache), score it against its gold "
-        "records and print a table per document and overall; see docs/evaluation.md.",
+        "records and print a table per document and overall; see the README, section Evaluation.",
     )
     ev.add_argument(
         "--fixtures", metavar="DIR", default="seeds", help="folder of *.gold.json fixtures (default: seeds)"
@@ -157,6 +157,7 @@ def _setup_logging(verbose: int) -> None:
 
 
 def _run_extract(args: argparse.Namespace, out: TextIO) -> int:
+    from .backends.embedded import EmbeddedBackend
     from .batch import run_batch
 
     extractor = Extractor.from_config(args.config, args.backend, cache=not args.no_cache)
@@ -177,6 +178,9 @@ def _run_extract(args: argparse.Namespace, out: TextIO) -> int:
             f.write(summary.to_json() + "\n")
     if not args.quiet:
         print(summary.describe(), file=sys.stderr)
+        speed = extractor.backend.describe_speed() if isinstance(extractor.backend, EmbeddedBackend) else None
+        if speed:
+            print(f"llm-extract: {speed}", file=sys.stderr)
     else:  # quiet drops progress and summary, never the one line a failed document owes the user
         for failure in summary.failures:
             print(f"llm-extract: failed {failure.doc_id}: {failure.reason}", file=sys.stderr)

@@ -147,6 +147,10 @@ class EmbeddedBackendConfig(_BackendBase):
         le=100,
         description="cap on every list the model writes, below the schema's own: bounds time and stops loops",
     )
+    verbatim_quotes: bool = Field(
+        default=True,
+        description="let evidence quotes be only the article's own sentences and clauses (in the grammar)",
+    )
 
     def default_mode(self) -> InstructorMode:
         return self.mode or "json_schema"

@@ -33,10 +33,12 @@ __all__ = [
     "GroundedRecord",
     "SourceText",
     "Stated",
+    "current_passage",
     "grounding",
     "iter_evidence",
     "normalize",
     "numbers_stated",
+    "quotable_passages",
 ]
 
 MIN_QUOTE_CHARS = 6
@@ -204,6 +206,42 @@ def grounding(
         yield ctx
     finally:
         _CONTEXT.reset(token)
+
+
+def current_passage() -> str | None:
+    """The text the current model call is about (the chunk being grounded), or ``None`` outside one.
+
+    A backend that can constrain its sampler (the embedded one) uses it to
+    make every quote a passage of the article, so a small model cannot
+    paraphrase its evidence in the first place.
+    """
+    ctx = _CONTEXT.get()
+    source = ctx.get("source") if ctx else None
+    if not isinstance(source, SourceText):
+        return None
+    window = ctx.get("window") if ctx else None
+    return source.text[window[0] : window[1]] if window else source.text
+
+
+_SENTENCE_END = re.compile(r"\n+|(?<=[.!?؟])\s+")
+_CLAUSE_END = re.compile(r"[،,؛;:]\s+")
+
+
+def quotable_passages(text: str, max_chars: int = 400) -> list[str]:
+    """The sentences of ``text`` and their clauses, in order, without repeats.
+
+    What a quote may be when a backend restricts quotes to the article:
+    whole sentences for a full account, clauses for a single fact ("أسفرت عن
+    قتيلين وعدد من الجرحى"), each short enough to fit the evidence field
+    and long enough to ground.
+    """
+    passages: dict[str, None] = {}
+    for sentence in _SENTENCE_END.split(text):
+        for piece in (sentence, *_CLAUSE_END.split(sentence)):
+            piece = piece.strip(_EDGE_JUNK + "\t")
+            if len(normalize(piece)) >= MIN_QUOTE_CHARS and len(piece) <= max_chars:
+                passages.setdefault(piece)
+    return list(passages)
 
 
 def _context(info: ValidationInfo) -> dict[str, Any] | None:

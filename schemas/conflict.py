@@ -295,7 +295,7 @@ class ConflictRecords(_Model):
 # --- evaluation: what "the same event" and "the same fact" mean for these records -----------
 #
 # Read by llm_extract.evaluation (``llm-extract eval``) as this module's EVALUATION; the
-# engine itself knows none of these names. See docs/evaluation.md.
+# engine itself knows none of these names. See the README, section Evaluation.
 
 _NAME = Names(names=("name", "name_en"))
 _PLACE_WORDS = frozenset(

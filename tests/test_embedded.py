@@ -15,8 +15,10 @@ from __future__ import annotations
 import hashlib
 import importlib.metadata
 import importlib.util
+import json
 import logging
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -30,7 +32,14 @@ from llm_extract.schemas.conflict import Casualties
 from pydantic import BaseModel, Field, ValidationError
 
 from llm_extract import BackendError, ConfigError, Extractor
-from llm_extract.grounding import SourceText, grounding, iter_evidence, normalize, numbers_stated
+from llm_extract.grounding import (
+    SourceText,
+    grounding,
+    iter_evidence,
+    normalize,
+    numbers_stated,
+    quotable_passages,
+)
 
 # --- the tiny task the 135M model is asked to do ----------------------------------------
 
@@ -194,6 +203,39 @@ def test_answer_cut_off_at_max_tokens_is_reported_as_such(tiny_model: None, tmp_
         pytest.raises(BackendError, match=r"cut off at max_tokens=16"),
     ):
         ex.extract(TEXT)
+
+
+@pytest.mark.embedded
+def test_every_quote_the_model_writes_is_a_sentence_or_clause_of_the_article(
+    tiny_model: None, tmp_path: Path, cache_dir: Path
+) -> None:
+    """The grammar offers only the article's own passages as quotes, so none can be paraphrased."""
+    text = 'Two soldiers were killed in "Aleppo" on Monday, the army said. Rebels denied it \\ in a statement.'
+
+    with Extractor.from_config(write_task_config(tmp_path, cache_dir)) as ex:
+        result = ex.extract(text)
+
+    quotes = [e.quote for e in iter_evidence(result.records)]
+    assert quotes and set(quotes) <= set(quotable_passages(text))
+
+
+@pytest.mark.embedded
+def test_extract_command_prints_records_then_elapsed_time_and_tokens_per_second(
+    tiny_model: None, tmp_path: Path, cache_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from llm_extract.cli import main
+
+    article = tmp_path / "aleppo.en.txt"
+    article.write_text(TEXT, encoding="utf-8")
+
+    code = main(["extract", str(article), "--config", str(write_task_config(tmp_path, cache_dir))])
+
+    out, err = capsys.readouterr()
+    assert code == 0
+    assert json.loads(out)["doc_id"] == "aleppo.en"
+    summary, speed = err.strip().splitlines()[-2:]
+    assert re.search(r"1/1 documents, .* [0-9.]+s$", summary)
+    assert re.search(rf"{TINY} on \d+ thread\(s\): .* generated at [0-9.]+ tok/s$", speed)
 
 
 @pytest.mark.embedded
@@ -404,3 +446,36 @@ def test_unstated_number_becomes_unknown_with_a_warning_when_reasks_ran_out() ->
         )
     assert record.wounded is None
     assert any("wounded=6" in w and "unknown" in w for w in ctx["warnings"])
+
+
+# --- a small model's loops end at the first exact repeat -----------------------------------
+
+
+def sample(answer: str) -> tuple[bool, str | None]:
+    """Feed ``answer`` to a repeat watch a few bytes at a time, as tokens arrive."""
+    from llm_extract.backends.embedded import _RepeatWatch
+
+    watch = _RepeatWatch()
+    data = answer.encode("utf-8")
+    for at in range(0, len(data), 3):
+        if watch.feed(data[at : at + 3]):
+            return True, watch.answer()
+    return False, None
+
+
+def test_a_record_written_twice_ends_the_list_after_the_last_new_record() -> None:
+    first = '{"person": "عقاب صقر", "claims": [{"source": "a \\"quoted\\" } brace"}]}'
+    second = '{"person": "مفيد حسن", "claims": []}'
+    looping = '{\n  "people": [\n    ' + ",\n    ".join([first, second, first]) + ',\n    {"person": "'
+
+    stopped, answer = sample(looping)
+
+    assert stopped and answer is not None
+    assert json.loads(answer) == {"people": [json.loads(first), json.loads(second)]}
+
+
+def test_records_that_differ_in_any_field_are_all_kept() -> None:
+    records = ['{"person": "a", "rank": 1}', '{"person": "a", "rank": 2}', '{"rank": 1, "person": "b"}']
+    answer = '{"people": [' + ", ".join(records) + "]}"
+
+    assert sample(answer) == (False, None)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from llm_extract.grounding import SourceText, normalize
+from llm_extract.grounding import MIN_QUOTE_CHARS, SourceText, normalize, quotable_passages
 
 
 @pytest.mark.parametrize(
@@ -46,3 +46,31 @@ def test_window_prefers_the_occurrence_in_the_chunk_the_model_saw() -> None:
     start, _ = source.find("اشتباكات عنيفة", window=(16, 32)) or (None, None)
 
     assert start == 16
+
+
+SEED_LINE = "وأفاد مراسل عنب بلدي، أن دورية أمنية هاجمت في 15 من آذار، أسفرت عن قتيلين وعدد من الجرحى."
+
+
+def test_quotable_passages_are_the_sentences_and_their_clauses_in_order() -> None:
+    passages = quotable_passages(SEED_LINE + "\nوتابع أنه بعد هجوم قوات أمن الدولة. كما عُقد اجتماع بعد ساعات")
+
+    assert passages == [
+        "وأفاد مراسل عنب بلدي، أن دورية أمنية هاجمت في 15 من آذار، أسفرت عن قتيلين وعدد من الجرحى",
+        "وأفاد مراسل عنب بلدي",
+        "أن دورية أمنية هاجمت في 15 من آذار",
+        "أسفرت عن قتيلين وعدد من الجرحى",
+        "وتابع أنه بعد هجوم قوات أمن الدولة",
+        "كما عُقد اجتماع بعد ساعات",
+    ]
+
+
+def test_quotable_passages_each_ground_and_fit_the_evidence_field() -> None:
+    text = "Two were killed. Ok, so. " + "A very long sentence, " * 30 + "that ends here."
+    source = SourceText(text)
+
+    passages = quotable_passages(text, max_chars=400)
+
+    assert "Ok" not in passages and "so" not in passages  # too short to prove anything
+    assert all(len(normalize(p)) >= MIN_QUOTE_CHARS and len(p) <= 400 for p in passages)
+    assert all(source.find(p) is not None for p in passages)
+    assert "A very long sentence" in passages  # the over-long sentence is still quotable clause by clause

@@ -56,6 +56,7 @@ from pydantic import ValidationError
 
 from ..config import ENV_CACHE_DIR, BackendConfig, CacheConfig, EmbeddedBackendConfig
 from ..errors import BackendError, ConfigError
+from ..grounding import Evidence, current_passage, quotable_passages
 
 if TYPE_CHECKING:
     from llama_cpp import Llama
@@ -418,10 +419,71 @@ class _Loaded:
 
 
 class _Running:
-    """The cancel flag of the request the model is working on now (set under the lock)."""
+    """The cancel flag and repeat watch of the request the model is working on now (set under the lock)."""
 
     def __init__(self) -> None:
         self.cancelled = threading.Event()
+        self.watch: _RepeatWatch | None = None
+
+
+class _RepeatWatch:
+    """Stops a one-list answer (``{"name": [...]}``) when an item repeats an earlier one exactly.
+
+    Small models at temperature 0 fall into writing the same record again
+    until the list cap; each copy costs as long as the original (a minute for
+    a personnel change) and is dropped anyway. Watching the bytes as they are
+    sampled, the first exact repeat ends the generation; :meth:`answer` then
+    closes the list after the last new item, so nothing the model found is lost.
+    """
+
+    def __init__(self) -> None:
+        self.text = bytearray()
+        self.repeated_at: int | None = None
+        self._depth = 0
+        self._in_string = False
+        self._escaped = False
+        self._item_start = 0
+        self._seen: set[str] = set()
+
+    def feed(self, piece: bytes) -> bool:
+        """Add the bytes of one sampled token; ``True`` once an item has repeated."""
+        for byte in piece:
+            self.text.append(byte)
+            if self._in_string:
+                if self._escaped:
+                    self._escaped = False
+                elif byte == 0x5C:  # backslash
+                    self._escaped = True
+                elif byte == 0x22:  # quote
+                    self._in_string = False
+            elif byte == 0x22:
+                self._in_string = True
+            elif byte in (0x7B, 0x5B):  # { [
+                self._depth += 1
+                if self._depth == 3:
+                    self._item_start = len(self.text) - 1
+            elif byte in (0x7D, 0x5D):  # } ]
+                self._depth -= 1
+                if self._depth == 2 and self._item_closed():
+                    return True
+        return False
+
+    def _item_closed(self) -> bool:
+        try:
+            item = json.loads(bytes(self.text[self._item_start :]))
+        except ValueError:
+            return False
+        key = json.dumps(item, sort_keys=True, ensure_ascii=False)
+        if key in self._seen:
+            self.repeated_at = self._item_start
+            return True
+        self._seen.add(key)
+        return False
+
+    def answer(self) -> str:
+        """The answer up to the repeat, with its list and object closed."""
+        head = bytes(self.text[: self.repeated_at]).decode("utf-8").rstrip().removesuffix(",")
+        return head + "\n  ]\n}"
 
 
 _MODELS: dict[tuple[str, int, int], _Loaded] = {}
@@ -494,6 +556,9 @@ def _load(spec: PackagedModel, path: Path, n_ctx: int, n_threads: int, verified_
             def generate(self, *args: Any, **kwargs: Any) -> Generator[int, Sequence[int] | None, None]:
                 for token in super().generate(*args, **kwargs):
                     if running.cancelled.is_set():
+                        return
+                    watch = running.watch
+                    if watch is not None and watch.feed(self.detokenize([token])):
                         return
                     yield token
 
@@ -578,7 +643,7 @@ def _answer_schema(request: Mapping[str, Any]) -> tuple[dict[str, Any] | None, s
     return _schema_in_messages(request.get("messages") or ()), None
 
 
-_GRAMMAR_VERSION = 3
+_GRAMMAR_VERSION = 4
 """Bumped whenever the way answers are constrained changes, so cached answers are not reused."""
 
 _SPACE_RULE = re.compile(r'^space ::= " "\?$', re.MULTILINE)
@@ -597,6 +662,31 @@ _JSON_CHAR = 'char ::= [^"\\\\\\x7F\\x00-\\x1F] |'
 """A string character as JSON defines it: llama-cpp-python's rule lets raw newlines and
 other control characters into strings, which no JSON parser accepts, so a model that
 breaks a long quote across lines would fail validation and waste a re-ask."""
+
+_QUOTE_FIELD = "quote"
+_QUOTE_MARKER = "llm-extract-verbatim-quote"
+_ARTICLE_GRAMMARS = 8
+"""Grammars built for one article's passages that stay compiled (the steps of a document reuse them)."""
+
+
+def _gbnf_literal(text: str) -> str:
+    """``text`` as a GBNF string literal."""
+    escaped = text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\r", "\\r")
+    return f'"{escaped}"'
+
+
+def _verbatim_quote_rule(passages: Sequence[str]) -> str:
+    """A rule matching exactly the JSON strings of ``passages``.
+
+    Why: a 1.5B model copies a sentence almost right ("في 15 آذار" for "في 15
+    من آذار"), grounding rightly rejects it, and a re-ask at temperature 0
+    writes the same thing again. Offering only the article's sentences and
+    clauses makes a paraphrased quote impossible to sample; grounding still
+    checks every quote as for any backend.
+    """
+    options = " | ".join(_gbnf_literal(json.dumps(p, ensure_ascii=False)) for p in passages)
+    return f"verbatim-quote ::= ( {options} )"
+
 
 _CLASS_ESCAPES = {"d": "0-9", "w": "a-zA-Z0-9_", "s": " \\t\\n\\r"}
 
@@ -631,22 +721,27 @@ def _gbnf_pattern(pattern: str) -> str:
     return "".join(out)
 
 
-def _grammar_schema(node: Any, max_items: int | None) -> Any:
+def _grammar_schema(node: Any, max_items: int | None, quote_marker: str | None = None) -> Any:
     """A copy of a JSON schema for the grammar: patterns llama.cpp accepts, lists capped.
 
     The cap only ever tightens the schema (an answer that fits the grammar
     still validates). Small models at temperature 0 tend to repeat a record
     until the token budget runs out; a list that cannot grow past
     ``max_items`` ends the loop and bounds the time an answer can take.
+    With ``quote_marker``, the quote of every evidence object becomes that
+    constant, for :meth:`EmbeddedBackend._grammar` to replace by the article's passages.
     """
     if isinstance(node, list):
-        return [_grammar_schema(v, max_items) for v in node]
+        return [_grammar_schema(v, max_items, quote_marker) for v in node]
     if not isinstance(node, dict):
         return node
     out = {
-        k: _gbnf_pattern(v) if k == "pattern" and isinstance(v, str) else _grammar_schema(v, max_items)
+        k: _gbnf_pattern(v) if k == "pattern" and isinstance(v, str) else _grammar_schema(v, max_items, quote_marker)
         for k, v in node.items()
     }
+    props = out.get("properties")
+    if quote_marker is not None and out.get("title") == Evidence.__name__ and isinstance(props, dict):
+        out["properties"] = {**props, _QUOTE_FIELD: {"const": quote_marker}}
     if max_items is not None and out.get("type") == "array":
         cap = max(max_items, int(out.get("minItems", 0)))
         out["maxItems"] = min(int(out.get("maxItems", cap)), cap)
@@ -688,7 +783,7 @@ def _step_message(name: str, about: str) -> dict[str, str]:
 
     Deliberately neutral: a first version added "use an empty list if the
     article reports none", and the 1.5B model then answered every list of
-    the seed article with an empty one (measured in docs/embedded.md).
+    the seed article with an empty one (README, "The embedded model").
     """
     what = f" ({about.rstrip('.')})" if about else ""
     return {"role": "user", "content": f'Now write only "{name}"{what}, following the rules above.'}
@@ -715,6 +810,12 @@ class _Generation:
     seconds: float
     prompt_seconds: float = 0.0
     prompt_evaluated: int = 0
+
+    def add(self, step: _Generation) -> None:
+        """Count ``step``'s tokens and time into this total."""
+        self.prompt_tokens += step.prompt_tokens
+        self.completion_tokens += step.completion_tokens
+        self.seconds += step.seconds
 
 
 @dataclass
@@ -800,10 +901,28 @@ class EmbeddedBackend:
             "steps": self.config.steps,
             "max_items": self.config.max_items,
             "grammar": _GRAMMAR_VERSION,
+            "verbatim_quotes": self.config.verbatim_quotes,
         }
 
     def __repr__(self) -> str:
         return f"EmbeddedBackend(name={self.name!r}, model={self.model.name!r}, path={str(self.path)!r})"
+
+    def describe_speed(self) -> str | None:
+        """One line on where this backend's time went (``None`` before its first generation).
+
+        A CPU model's speed depends on the machine and on what else runs on
+        it, so the command line prints it after every run rather than the
+        README promising a number.
+        """
+        st = self.stats
+        if st.generations == 0:
+            return None
+        prompt = f" at {st.prompt_tokens_per_s:.1f} tok/s" if st.prompt_tokens_per_s else ""
+        generated = f" at {st.generated_tokens_per_s:.1f} tok/s" if st.generated_tokens_per_s else ""
+        return (
+            f"{self.model.name} on {self.n_threads} thread(s): {st.generations} generation(s), "
+            f"{st.prompt_evaluated:,} prompt tokens evaluated{prompt}, {st.generated_tokens:,} generated{generated}"
+        )
 
     @property
     def load_seconds(self) -> float | None:
@@ -842,10 +961,13 @@ class EmbeddedBackend:
         loop = asyncio.get_running_loop()
         future: asyncio.Future[ChatCompletion] = loop.create_future()
         cancelled = threading.Event()
+        # Read here: the grounding context is a contextvar, which the worker thread does not see.
+        passage = current_passage()
+        passages = tuple(quotable_passages(passage)) if passage and self.config.verbatim_quotes else ()
 
         def work() -> None:
             try:
-                result: ChatCompletion | BaseException = self._complete_sync(request, cancelled)
+                result: ChatCompletion | BaseException = self._complete_sync(request, cancelled, passages)
             except BaseException as exc:  # delivered to the awaiting task below
                 result = exc
             with contextlib.suppress(RuntimeError):  # the loop closed while we ran
@@ -860,8 +982,13 @@ class EmbeddedBackend:
             cancelled.set()  # the worker stops at its next token, or never starts
             raise
 
-    def _complete_sync(self, request: dict[str, Any], cancelled: threading.Event) -> ChatCompletion:
-        """Answer ``request`` in one generation, or in one step per record list."""
+    def _complete_sync(
+        self, request: dict[str, Any], cancelled: threading.Event, passages: Sequence[str] = ()
+    ) -> ChatCompletion:
+        """Answer ``request`` in one generation, or in one step per record list.
+
+        ``passages``, when given, are the only strings a quote may be.
+        """
         loaded = self._ensure_loaded()
         schema, tool = _answer_schema(request)
         messages: list[dict[str, Any]] = list(request["messages"])
@@ -872,11 +999,11 @@ class EmbeddedBackend:
             loaded.running.cancelled = cancelled
             kwargs = self._sampling(request)
             if schema is None or len(lists) < 2:
-                result = self._generate(loaded, messages, schema, kwargs)
+                result = self._generate(loaded, messages, schema, kwargs, passages)
                 if result.finish != "length":
                     result.content = _without_repeats(result.content)
             else:
-                result = self._generate_in_steps(loaded, messages, schema, lists, kwargs, cancelled)
+                result = self._generate_in_steps(loaded, messages, schema, lists, kwargs, cancelled, passages)
         if cancelled.is_set():
             raise BackendError(f"{self.name}: request cancelled")
         return self._to_completion(result, tool)
@@ -889,6 +1016,7 @@ class EmbeddedBackend:
         lists: list[tuple[str, str]],
         kwargs: dict[str, Any],
         cancelled: threading.Event,
+        passages: Sequence[str],
     ) -> _Generation:
         """One generation per record list, each after the same article prompt.
 
@@ -901,10 +1029,17 @@ class EmbeddedBackend:
         answer: dict[str, Any] = {}
         total = _Generation("", "stop", 0, 0, 0.0)
         for name, about in lists:
-            step = self._generate(loaded, [*messages, _step_message(name, about)], _step_schema(schema, name), kwargs)
-            total.prompt_tokens += step.prompt_tokens
-            total.completion_tokens += step.completion_tokens
-            total.seconds += step.seconds
+            loaded.running.watch = watch = _RepeatWatch()
+            try:
+                step = self._generate(
+                    loaded, [*messages, _step_message(name, about)], _step_schema(schema, name), kwargs, passages
+                )
+            finally:
+                loaded.running.watch = None
+            if watch.repeated_at is not None:
+                log.info("%s: stopped %r at a repeated item", self.model.name, name)
+                step.content, step.finish = watch.answer(), "stop"
+            total.add(step)
             if step.finish == "length" or cancelled.is_set():
                 # Report the cut-off honestly, with what was written so far.
                 total.content = json.dumps(answer, ensure_ascii=False)[:-1] + step.content
@@ -919,12 +1054,17 @@ class EmbeddedBackend:
         return total
 
     def _generate(
-        self, loaded: _Loaded, messages: list[Any], schema: dict[str, Any] | None, kwargs: dict[str, Any]
+        self,
+        loaded: _Loaded,
+        messages: list[Any],
+        schema: dict[str, Any] | None,
+        kwargs: dict[str, Any],
+        passages: Sequence[str] = (),
     ) -> _Generation:
         """One grammar-constrained chat completion; the caller holds the model's lock."""
         import llama_cpp
 
-        grammar = self._grammar(loaded, schema)
+        grammar = self._grammar(loaded, schema, passages)
         llama_cpp.llama_perf_context_reset(loaded.llama.ctx)
         started = time.perf_counter()
         try:
@@ -954,6 +1094,7 @@ class EmbeddedBackend:
             prompt_evaluated=int(perf.n_p_eval),
         )
         self.stats.add(result)
+        log.debug("%s answered (finish=%s): %s", self.model.name, result.finish, result.content)
         generating = max(seconds - result.prompt_seconds, 1e-9)
         log.info(
             "%s: %d prompt tokens (%d evaluated, %.1f s), %d generated in %.1f s (%.1f tok/s), finish=%s",
@@ -968,27 +1109,34 @@ class EmbeddedBackend:
         )
         return result
 
-    def _grammar(self, loaded: _Loaded, schema: dict[str, Any] | None) -> LlamaGrammar:
+    def _grammar(self, loaded: _Loaded, schema: dict[str, Any] | None, passages: Sequence[str] = ()) -> LlamaGrammar:
         """The grammar for ``schema`` (plain JSON without one), compiled and checked once per schema.
 
         llama.cpp crashes the process, rather than raising, when it samples
         with a grammar it cannot parse, so every grammar is parsed once by
-        llama.cpp itself before it is used.
+        llama.cpp itself before it is used. With ``passages``, every evidence
+        quote must be one of them: the grammar is then the article's own, and
+        only the last few are kept.
         """
-        key = f"{self.config.max_items}:{_schema_key(schema)}"
+        article = hashlib.sha256("\x00".join(passages).encode()).hexdigest() if passages else ""
+        key = f"{self.config.max_items}:{_schema_key(schema)}:{article}"
         grammar = loaded.grammars.get(key)
         if grammar is None:
             import llama_cpp
             from llama_cpp.llama_grammar import JSON_GBNF, LlamaGrammar, json_schema_to_gbnf
 
             try:
+                marker = _QUOTE_MARKER if passages else None
                 text = (
-                    json_schema_to_gbnf(json.dumps(_grammar_schema(schema, self.config.max_items)))
+                    json_schema_to_gbnf(json.dumps(_grammar_schema(schema, self.config.max_items, marker)))
                     if schema is not None
                     else JSON_GBNF
                 )
                 text = _SPACE_RULE.sub(lambda _: _PRETTY_SPACE, text, count=1)
                 text = text.replace(_LOOSE_CHAR, _JSON_CHAR)
+                if marker is not None and _gbnf_literal(json.dumps(marker)) in text:
+                    text = text.replace(_gbnf_literal(json.dumps(marker)), "verbatim-quote")
+                    text += "\n" + _verbatim_quote_rule(passages) + "\n"
             except (ValueError, AssertionError, KeyError, TypeError, NotImplementedError) as exc:
                 raise BackendError(
                     f"{self.name}: the task's JSON schema cannot be turned into a llama.cpp grammar "
@@ -1003,6 +1151,10 @@ class EmbeddedBackend:
                 )
             llama_cpp.llama_sampler_free(sampler)
             grammar = LlamaGrammar.from_string(text, verbose=False)
+            if passages:
+                per_article = [k for k in loaded.grammars if not k.endswith(":")]
+                for old in per_article[: max(0, len(per_article) - _ARTICLE_GRAMMARS + 1)]:
+                    del loaded.grammars[old]
             loaded.grammars[key] = grammar
         return grammar
 
