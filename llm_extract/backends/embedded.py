@@ -473,7 +473,7 @@ class _RepeatWatch:
             item = json.loads(bytes(self.text[self._item_start :]))
         except ValueError:
             return False
-        key = json.dumps(item, sort_keys=True, ensure_ascii=False)
+        key = _item_key(item)
         if key in self._seen:
             self.repeated_at = self._item_start
             return True
@@ -665,6 +665,7 @@ breaks a long quote across lines would fail validation and waste a re-ask."""
 
 _QUOTE_FIELD = "quote"
 _QUOTE_MARKER = "llm-extract-verbatim-quote"
+_QUOTE_RULE = "verbatim-quote"
 _ARTICLE_GRAMMARS = 8
 """Grammars built for one article's passages that stay compiled (the steps of a document reuse them)."""
 
@@ -685,7 +686,7 @@ def _verbatim_quote_rule(passages: Sequence[str]) -> str:
     checks every quote as for any backend.
     """
     options = " | ".join(_gbnf_literal(json.dumps(p, ensure_ascii=False)) for p in passages)
-    return f"verbatim-quote ::= ( {options} )"
+    return f"{_QUOTE_RULE} ::= ( {options} )"
 
 
 _CLASS_ESCAPES = {"d": "0-9", "w": "a-zA-Z0-9_", "s": " \\t\\n\\r"}
@@ -789,12 +790,17 @@ def _step_message(name: str, about: str) -> dict[str, str]:
     return {"role": "user", "content": f'Now write only "{name}"{what}, following the rules above.'}
 
 
+def _item_key(item: Any) -> str:
+    """What makes two records the same record: equal JSON, whatever the key order."""
+    return json.dumps(item, sort_keys=True, ensure_ascii=False)
+
+
 def _drop_repeats(items: list[Any]) -> list[Any]:
     """``items`` without exact repeats: a small model's loop, never two real events."""
     seen: set[str] = set()
     kept: list[Any] = []
     for item in items:
-        key = json.dumps(item, sort_keys=True, ensure_ascii=False)
+        key = _item_key(item)
         if key not in seen:
             seen.add(key)
             kept.append(item)
@@ -1134,9 +1140,9 @@ class EmbeddedBackend:
                 )
                 text = _SPACE_RULE.sub(lambda _: _PRETTY_SPACE, text, count=1)
                 text = text.replace(_LOOSE_CHAR, _JSON_CHAR)
-                if marker is not None and _gbnf_literal(json.dumps(marker)) in text:
-                    text = text.replace(_gbnf_literal(json.dumps(marker)), "verbatim-quote")
-                    text += "\n" + _verbatim_quote_rule(passages) + "\n"
+                placeholder = _gbnf_literal(json.dumps(_QUOTE_MARKER))  # how the converter wrote the constant
+                if marker is not None and placeholder in text:
+                    text = text.replace(placeholder, _QUOTE_RULE) + "\n" + _verbatim_quote_rule(passages) + "\n"
             except (ValueError, AssertionError, KeyError, TypeError, NotImplementedError) as exc:
                 raise BackendError(
                     f"{self.name}: the task's JSON schema cannot be turned into a llama.cpp grammar "
