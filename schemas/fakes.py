@@ -69,7 +69,6 @@ GOVERNORATES: dict[str, str] = {
     "rural damascus": "Rif Dimashq",
     "damascus countryside": "Rif Dimashq",
     "damascus suburbs": "Rif Dimashq",
-    "damascus province": "Rif Dimashq",
     "idlib": "Idlib",
     "idleb": "Idlib",
     "raqqa": "Raqqa",
