@@ -291,7 +291,7 @@ class DatasetReport:
             for n in names:
                 check = a.checks[n]
                 if check.outcome != "n/a" or a.error is None:
-                    lines.append(f"    {n}: {_MARK[check.outcome].lower()}: {check.reason}")
+                    lines.append(f"    {n}: {check.outcome}: {check.reason}")
         lines += ["", self._totals_table()]
         return "\n".join(lines)
 

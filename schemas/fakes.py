@@ -15,7 +15,9 @@ Checks, in column order:
   (its failures are the *zero-event rate*);
 * ``toll``: some incident's killed count states the annotated civilian,
   non-civilian or total figure;
-* ``governorate``: the main incident's ``admin1`` is the annotated governorate;
+* ``governorate``: the main incident's ``admin1`` is the annotated governorate
+  (this and the next two do not apply when no incident came out of an article
+  that states no deaths: talks and statements are annotated too);
 * ``date``: the main incident's date is not after publication and is the
   article's stated day or the day before;
 * ``cause``: the main incident's event type and sub-type are consistent with
@@ -378,7 +380,7 @@ class FakesDataset:
         if a.date is None:
             return Check("n/a", "no annotated date")
         if main is None:
-            return Check("fail", f"no incident; stated day {a.date}")
+            return _no_incident(a, f"stated day {a.date}")
         date = incidents[main].date
         where = f"(incident {main + 1})"
         if date.value is None:
@@ -433,16 +435,27 @@ def _has_deaths(a: FakesAnnotation) -> bool:
     return bool(a.tolls)
 
 
+def _no_incident(a: FakesAnnotation, annotated: str) -> Check:
+    """No incident to judge: a miss when the article states deaths, else nothing to hold against the model.
+
+    FA-KES annotates a place, day and cause for every row, also for articles that report no
+    violence (talks, statements); an extraction that finds no event there is right.
+    """
+    if _has_deaths(a):
+        return Check("fail", f"no incident; {annotated}")
+    return Check("n/a", f"no incident, and the annotation states no deaths; {annotated}")
+
+
 def _figures(a: FakesAnnotation) -> str:
     return ", ".join(f"{figure} {n}" for figure, n in a.tolls.items())
 
 
 def _events(incidents: list[Incident], a: FakesAnnotation) -> Check:
     if not _has_deaths(a):
-        return Check("n/a", f"{len(incidents)} incidents; the annotation states no deaths")
+        return Check("n/a", f"the annotation states no deaths ({len(incidents)} incidents)")
     if not incidents:
         return Check("fail", f"no incident, though the article states deaths ({_figures(a)})")
-    return Check("pass", f"{len(incidents)} incidents")
+    return Check("pass", f"{len(incidents)} incident{'s' if len(incidents) > 1 else ''}")
 
 
 def _toll(incidents: list[Incident], a: FakesAnnotation) -> Check:
@@ -465,7 +478,7 @@ def _governorate(incidents: list[Incident], main: int | None, a: FakesAnnotation
         return Check("n/a", f"annotated location {a.location!r} is not in the governorate table")
     accepted = FAKES_DAMASCUS_ALSO.get(expected, frozenset({expected}))
     if main is None:
-        return Check("fail", f"no incident; annotated {a.location}")
+        return _no_incident(a, f"annotated {a.location}")
     location = incidents[main].location
     where = f"(incident {main + 1})"
     if not location.admin1:
@@ -483,7 +496,7 @@ def _cause(incidents: list[Incident], main: int | None, a: FakesAnnotation) -> C
     if consistent is None:
         return Check("n/a", f"cause {a.cause_of_death or 'empty'!r} is not in the cause table")
     if main is None:
-        return Check("fail", f"no incident; annotated {a.cause_of_death}")
+        return _no_incident(a, f"annotated {a.cause_of_death}")
     incident = incidents[main]
     pair = (EventType(incident.event_type), SubEventType(incident.sub_event_type))
     shown = f"{pair[0].value} / {pair[1].value} (incident {main + 1})"

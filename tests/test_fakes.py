@@ -418,7 +418,20 @@ def test_an_article_with_deaths_and_no_incident_is_a_zero_event_article() -> Non
         "no incident, though the article states deaths (civilians 6)",
     )
     assert check(result(), annotation(civilians=0), "events")[0] == "n/a"
-    assert check(result(incident()), annotation(), "events") == ("pass", "1 incidents")
+    assert check(result(incident()), annotation(), "events") == ("pass", "1 incident")
+
+
+def test_no_incident_from_an_article_without_deaths_is_not_held_against_place_day_or_cause() -> None:
+    ann = annotation(civilians=0, cause_of_death="shelling")
+
+    assert outcomes(result(), ann) == {
+        "events": "n/a",
+        "toll": "n/a",
+        "governorate": "n/a",
+        "date": "n/a",
+        "cause": "n/a",
+    }
+    assert outcomes(result(incident(admin1="Idlib")), ann)["governorate"] == "fail"
 
 
 def test_a_failed_extraction_fails_every_check_that_applies_and_says_why() -> None:
@@ -493,10 +506,10 @@ def test_eval_dataset_prints_the_article_table_and_totals_and_a_rerun_costs_no_r
     assert re.search(r"^article\s+records\s+events\s+toll\s+governorate\s+date\s+cause$", out, re.M)
     assert re.search(r"^1000000001\s+1\s+pass\s+pass\s+pass\s+pass\s+pass$", out, re.M)
     assert re.search(r"^1000000002\s+1\s+pass\s+pass\s+FAIL\s+pass\s+pass$", out, re.M)
-    assert re.search(r"^1000000003\s+0\s+-\s+-\s+FAIL\s+FAIL\s+-$", out, re.M)
+    assert re.search(r"^1000000003\s+0\s+-\s+-\s+-\s+-\s+-$", out, re.M)
     assert "    governorate: fail: Homs (incident 1), annotated damascus\n" in out
     assert re.search(r"^events\s+2\s+0\s+1\s+zero-event rate\s+0% \(0/2\)$", out, re.M)
-    assert re.search(r"^governorate\s+1\s+2\s+0\s+governorate right\s+33% \(1/3\)$", out, re.M)
+    assert re.search(r"^governorate\s+1\s+1\s+1\s+governorate right\s+50% \(1/2\)$", out, re.M)
     assert (
         second.stdout.replace("3 from cache", "0 from cache")
         .replace("0 model calls", "3 model calls")
