@@ -104,11 +104,10 @@ def _eval_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     ev.add_argument(
         "--sample",
         type=_sample,
-        default=DEFAULT_SAMPLE,
         metavar="N",
         help=f"with --dataset: score N articles chosen by --seed, or 'all' (default: {DEFAULT_SAMPLE})",
     )
-    ev.add_argument("--seed", type=int, default=0, metavar="S", help="with --dataset: which sample (default: 0)")
+    ev.add_argument("--seed", type=int, metavar="S", help="with --dataset: which sample (default: 0)")
     _common(ev)
     ev.add_argument(
         "--backend",
@@ -130,9 +129,10 @@ _DATASETS = {"fakes": "llm_extract.schemas.fakes:FAKES"}
 """``--dataset NAME:PATH`` names: the published datasets that ship with the built-in task."""
 
 
-def _sample(value: str) -> int | None:
+def _sample(value: str) -> int:
+    """A number of articles; ``all`` is 0 (no sampling), so that ``None`` can mean "not given"."""
     if value == "all":
-        return None
+        return 0
     if not value.isdigit() or int(value) < 1:
         raise argparse.ArgumentTypeError(f"{value!r} is not a positive number of articles or 'all'")
     return int(value)
@@ -152,8 +152,8 @@ def _run_dataset(args: argparse.Namespace) -> int:
         path,
         args.config,
         (args.backend or [None])[0],
-        sample=args.sample,
-        seed=args.seed,
+        sample=DEFAULT_SAMPLE if args.sample is None else args.sample or None,
+        seed=args.seed or 0,
         cache=not args.no_cache,
         refresh=args.refresh,
         progress=not args.quiet,
@@ -173,6 +173,8 @@ def _run_eval(args: argparse.Namespace) -> int:
 
     if args.dataset:
         return _run_dataset(args)
+    if args.sample is not None or args.seed is not None:
+        raise ConfigError("--sample and --seed choose articles of a --dataset; the fixtures are always scored whole")
 
     report = evaluate(
         args.fixtures,

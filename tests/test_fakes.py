@@ -562,3 +562,20 @@ def test_eval_dataset_refuses_an_unknown_dataset_name_with_one_line() -> None:
     assert result.stderr.strip() == (
         "llm-extract: error: --dataset 'acled:x.csv': expected NAME:PATH with NAME one of fakes"
     )
+
+
+def test_sample_and_seed_without_a_dataset_are_refused_rather_than_ignored() -> None:
+    result = run_cli("eval", "--sample", "5", "--quiet")
+
+    assert result.returncode == 2
+    assert "--sample and --seed choose articles of a --dataset" in result.stderr
+
+
+def test_sample_all_scores_every_row(tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "fakes.csv", ARTICLES)
+    with ChatServer(replay(_answers())) as srv:
+        config = write_config(tmp_path / "c.toml", srv.url)
+        result = run_cli("eval", "--dataset", f"fakes:{path}", "--sample", "all", "--config", str(config), "--quiet")
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("FA-KES: all 3 articles from fakes.csv")
