@@ -43,7 +43,7 @@ from llm_extract.schemas.conflict import ConflictRecords, EventType, Incident, S
 
 from llm_extract.batch import Failure
 from llm_extract.datasets import ArticleScore, Check, CheckSpec, DatasetItem
-from llm_extract.documents import Document
+from llm_extract.documents import Document, read_bytes
 from llm_extract.errors import InputError
 from llm_extract.results import DocumentResult
 
@@ -283,15 +283,7 @@ class FakesDataset:
             InputError: the file is missing, unreadable, not CSV or lacks a required column.
         """
         p = Path(path)
-        try:
-            data = p.read_bytes()
-        except FileNotFoundError:
-            raise InputError(f"{p}: no such file") from None
-        except IsADirectoryError:
-            raise InputError(f"{p}: is a directory, not a FA-KES CSV file") from None
-        except OSError as exc:
-            raise InputError(f"{p}: cannot be read ({exc.strerror})") from None
-        reader = csv.DictReader(_decoded_lines(data, str(p)))
+        reader = csv.DictReader(_decoded_lines(read_bytes(p), str(p)))
         missing = [c for c in REQUIRED_COLUMNS if c not in (reader.fieldnames or [])]
         if missing:
             raise InputError(f"{p}: not a FA-KES CSV file: no column {', '.join(map(repr, missing))}")

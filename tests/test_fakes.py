@@ -234,6 +234,13 @@ def test_a_file_that_is_not_fakes_is_refused_with_one_line_naming_the_missing_co
     ]
 
 
+def test_a_missing_file_is_refused_with_one_line_naming_it(tmp_path: Path) -> None:
+    result = run_cli("eval", "--dataset", f"fakes:{tmp_path / 'nope.csv'}", "--quiet")
+
+    assert result.returncode == 1
+    assert result.stderr.strip() == f"llm-extract: error: {tmp_path / 'nope.csv'}: no such file"
+
+
 # --- sampling -----------------------------------------------------------------------------
 
 
@@ -539,7 +546,10 @@ def test_eval_dataset_scores_a_seeded_sample_by_default_of_the_documented_size(t
     assert len(report.articles) == DEFAULT_SAMPLE and report.available == DEFAULT_SAMPLE + 5
     assert [a.id for a in report.articles] == [a.id for a in again.articles]
     assert report.table().startswith(f"FA-KES: {DEFAULT_SAMPLE} of {DEFAULT_SAMPLE + 5} articles (sample 40, seed 0)")
-    assert report.to_pandas().shape[0] == DEFAULT_SAMPLE
+    frame = report.to_pandas()
+    assert frame.shape[0] == DEFAULT_SAMPLE and {"events", "events_reason", "toll", "cause"} <= set(frame.columns)
+    totals = report.to_pandas("totals").set_index("check")
+    assert totals.loc["events", "n/a"] == DEFAULT_SAMPLE and report.rate("events") is None
 
 
 def test_eval_dataset_exits_1_when_every_article_failed(tmp_path: Path) -> None:
