@@ -61,7 +61,7 @@ __all__ = [
 
 DEFAULT_SAMPLE = 40
 """Articles scored when no sample size is given: about 50 minutes with the embedded model on 2 cores
-(~80 s an article), and a pass rate known to about ±8 points, enough to tell a prompt change of 15 points."""
+(~80 s an article), for rates known to about ±8 points (one standard error at 50 %)."""
 
 Outcome = Literal["pass", "fail", "n/a"]
 

@@ -419,8 +419,7 @@ def main_incident(incidents: list[Incident], annotation: FakesAnnotation) -> int
     found = _toll_match(incidents, annotation)
     if found is not None:
         return found[0]
-    most = max(range(len(incidents)), key=lambda i: (max(_killed(incidents[i]), default=-1), -i))
-    return most
+    return max(range(len(incidents)), key=lambda i: (max(_killed(incidents[i]), default=-1), -i))
 
 
 def _has_deaths(a: FakesAnnotation) -> bool:
