@@ -13,6 +13,7 @@ import sys
 from collections.abc import Sequence
 from typing import TextIO
 
+from .datasets import DEFAULT_SAMPLE
 from .documents import parse_published
 from .errors import ConfigError, InputError, LLMExtractError
 from .extract import Extractor
@@ -95,6 +96,18 @@ def _eval_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     ev.add_argument(
         "--fixtures", metavar="DIR", default="seeds", help="folder of *.gold.json fixtures (default: seeds)"
     )
+    ev.add_argument(
+        "--dataset",
+        metavar="NAME:PATH",
+        help=f"score against a published dataset instead of the fixtures: {', '.join(_DATASETS)} (e.g. fakes:FILE.csv)",
+    )
+    ev.add_argument(
+        "--sample",
+        type=_sample,
+        metavar="N",
+        help=f"with --dataset: score N articles chosen by --seed, or 'all' (default: {DEFAULT_SAMPLE})",
+    )
+    ev.add_argument("--seed", type=int, metavar="S", help="with --dataset: which sample (default: 0)")
     _common(ev)
     ev.add_argument(
         "--backend",
@@ -112,9 +125,56 @@ def _eval_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     ev.add_argument("--refresh", action="store_true", help="ignore cached results (new ones are still stored)")
 
 
+_DATASETS = {"fakes": "llm_extract.schemas.fakes:FAKES"}
+"""``--dataset NAME:PATH`` names: the published datasets that ship with the built-in task."""
+
+
+def _sample(value: str) -> int:
+    """A number of articles; ``all`` is 0 (no sampling), so that ``None`` can mean "not given"."""
+    if value == "all":
+        return 0
+    if not value.isdigit() or int(value) < 1:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a positive number of articles or 'all'")
+    return int(value)
+
+
+def _run_dataset(args: argparse.Namespace) -> int:
+    """The article-level table on stdout; 1 when every article failed to extract."""
+    from .datasets import load_dataset, run_dataset
+
+    name, _, path = args.dataset.partition(":")
+    if name not in _DATASETS or not path:
+        raise ConfigError(f"--dataset {args.dataset!r}: expected NAME:PATH with NAME one of {', '.join(_DATASETS)}")
+    if args.html or args.min_f1 is not None or len(args.backend or []) > 1:
+        raise ConfigError("--dataset takes one --backend and no --html or --min-f1")
+    report = run_dataset(
+        load_dataset(_DATASETS[name]),
+        path,
+        args.config,
+        (args.backend or [None])[0],
+        sample=DEFAULT_SAMPLE if args.sample is None else args.sample or None,
+        seed=args.seed or 0,
+        cache=not args.no_cache,
+        refresh=args.refresh,
+        progress=not args.quiet,
+    )
+    print(report.table())
+    if args.report:
+        report.write_json(args.report)
+    if report.articles and report.failed == len(report.articles):
+        print(f"llm-extract eval: {report.backend}: every article failed (see the table)", file=sys.stderr)
+        return EXIT_FAILED
+    return EXIT_OK
+
+
 def _run_eval(args: argparse.Namespace) -> int:
     """Print the table on stdout, write the reports, then judge: a low F1 or a backend that failed everywhere is 1."""
     from .evaluation import evaluate
+
+    if args.dataset:
+        return _run_dataset(args)
+    if args.sample is not None or args.seed is not None:
+        raise ConfigError("--sample and --seed choose articles of a --dataset; the fixtures are always scored whole")
 
     report = evaluate(
         args.fixtures,

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from .errors import InputError
 
-__all__ = ["Document", "iter_documents", "parse_published", "read_document", "split_chunks"]
+__all__ = ["Document", "iter_documents", "parse_published", "read_bytes", "read_document", "split_chunks"]
 
 _BINARY_MAGIC = {
     b"\x89PNG": "a PNG image",
@@ -119,6 +119,20 @@ def _doc_id(path: Path) -> str:
     return name[: -len(".txt")] if name.endswith(".txt") else name
 
 
+def read_bytes(path: Path) -> bytes:
+    """A file's bytes, or an ``InputError`` whose one line says why not (missing, a directory, not readable)."""
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise InputError(f"{path}: is a directory, not a file") from None
+    except PermissionError:
+        raise InputError(f"{path}: permission denied (file is not readable)") from None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot be read ({exc.strerror})") from None
+
+
 def read_document(
     path: str | os.PathLike[str],
     *,
@@ -131,16 +145,7 @@ def read_document(
         InputError: missing, a directory, unreadable, binary, not UTF-8, or empty.
     """
     p = Path(path)
-    try:
-        data = p.read_bytes()
-    except FileNotFoundError:
-        raise InputError(f"{p}: no such file") from None
-    except IsADirectoryError:
-        raise InputError(f"{p}: is a directory, not a file") from None
-    except PermissionError:
-        raise InputError(f"{p}: permission denied (file is not readable)") from None
-    except OSError as exc:
-        raise InputError(f"{p}: cannot be read ({exc.strerror})") from None
+    data = read_bytes(p)
     if not data:
         raise InputError(f"{p}: file is empty")
     text = _decode(data, str(p))
