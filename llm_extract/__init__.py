@@ -8,6 +8,7 @@ Start here::
     result.incidents[0].evidence[0]         # quote + offsets into the article
 """
 
+from . import display, frames  # noqa: F401  (they register the result views: HTML, DataFrame)
 from .config import Config, load_config
 from .documents import Document, read_document
 from .errors import (

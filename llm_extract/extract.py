@@ -24,8 +24,7 @@ import threading
 import time
 from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from importlib.metadata import PackageNotFoundError, version
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO, TypeVar
+from typing import Any, TextIO, TypeVar
 
 import instructor
 from instructor.core.exceptions import IncompleteOutputException, InstructorRetryException
@@ -34,9 +33,10 @@ from pydantic import BaseModel, ValidationError
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
 
 from .backends import Backend, PerLoop, create_backend
+from .batch import BatchResult, Source, arun_batch, as_document, documents_from
 from .cache import ResultCache, cache_key, sha256_text
 from .config import Config, load_config
-from .documents import Document, parse_published, read_document, split_chunks
+from .documents import Document, parse_published, split_chunks
 from .errors import (
     BackendError,
     ConfigError,
@@ -50,9 +50,6 @@ from .errors import (
 from .grounding import SourceText, grounding, iter_evidence
 from .results import DocumentResult, Provenance, Usage
 from .task import Task
-
-if TYPE_CHECKING:
-    from .batch import BatchResult, Source
 
 __all__ = ["Extractor"]
 
@@ -236,7 +233,7 @@ class Extractor:
             hit = self.cached(doc)
             if hit is not None:
                 return hit
-        return self._run(self.aextract_document(doc, refresh=True))
+        return self.run(self.aextract_document(doc, refresh=True))
 
     async def aextract(
         self,
@@ -275,7 +272,7 @@ class Extractor:
             A :class:`~llm_extract.batch.BatchResult`: the results in input
             order, ``failures`` and a ``summary`` with tokens and cost.
         """
-        return self._run(
+        return self.run(
             self.aextract_many(
                 sources, published=published, refresh=refresh, progress=progress, out=out, errors_path=errors_path
             )
@@ -292,8 +289,6 @@ class Extractor:
         errors_path: str | os.PathLike[str] | None = None,
     ) -> BatchResult:
         """Async :meth:`extract_many`."""
-        from .batch import arun_batch, documents_from  # batch imports this module
-
         docs = documents_from(sources, published=parse_published(published))
         return await arun_batch(self, docs, out=out, refresh=refresh, progress=progress, errors_path=errors_path)
 
@@ -323,14 +318,7 @@ class Extractor:
         published: dt.date | str | None = None,
     ) -> Document:
         """Normalise what a user passes (text, path, Document) into a :class:`Document`."""
-        date = parse_published(published)
-        if isinstance(source, Document):
-            return source
-        if isinstance(source, os.PathLike):
-            return read_document(Path(source), doc_id=doc_id, published=date)
-        if not isinstance(source, str):
-            raise InputError(f"expected article text, a path or a Document, got {type(source).__name__}")
-        return Document(id=doc_id or f"text-{sha256_text(source)[:12]}", text=source, published=date)
+        return as_document(source, doc_id=doc_id, published=published)
 
     def cache_key(self, doc: Document) -> str:
         """Everything that changes the answer, and nothing that does not (the key, dict order)."""
@@ -410,7 +398,7 @@ class Extractor:
             task=self.task.name,
             prompt_sha256=self.task.prompt_sha256,
             schema_sha256=self.task.schema_sha256,
-            usage=self._priced(usage),
+            usage=self.priced(usage),
             attempts=usage.model_calls,
             chunks=len(spans),
             wall_time_s=round(time.perf_counter() - started, 3),
@@ -422,16 +410,21 @@ class Extractor:
             self.cache.set(self.cache_key(doc), result.to_json())
         return result
 
-    # -- internals --------------------------------------------------------------
+    def run(self, coro: Coroutine[Any, Any, T]) -> T:
+        """Run ``coro`` on this extractor's own event loop thread and wait for its result.
 
-    def _run(self, coro: Coroutine[Any, Any, T]) -> T:
+        The synchronous API (``extract``, batches, evaluation) goes through
+        here, so it works where a loop already runs (notebooks); the loop is
+        started on first use and stopped by :meth:`close`.
+        """
         with self._lock:
             if self._loop is None:
                 self._loop = _Loop()
             loop = self._loop
         return loop.run(coro)
 
-    def _priced(self, usage: Usage) -> Usage:
+    def priced(self, usage: Usage) -> Usage:
+        """Set ``usage.cost_usd`` from the backend's configured prices (left as is without prices); returns it."""
         cfg = self.backend_config
         if cfg.price_prompt_per_mtok is not None or cfg.price_completion_per_mtok is not None:
             usage.cost_usd = round(
@@ -440,6 +433,12 @@ class Extractor:
                 6,
             )
         return usage
+
+    # Old private names, kept so code written against them keeps working.
+    _run = run
+    _priced = priced
+
+    # -- internals --------------------------------------------------------------
 
     def _merge(self, parts: list[BaseModel]) -> BaseModel:
         merged: dict[str, Any] = {}

@@ -47,13 +47,11 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
-from .display import iter_evidence_paths, record_lists
 from .grounding import Evidence, Stated
+from .results import VIEWS, DocumentResult, iter_evidence_paths, record_lists
 
 if TYPE_CHECKING:
     import pandas as pd
-
-    from .results import DocumentResult
 
 __all__ = ["PANDAS_MISSING", "record_rows", "to_pandas"]
 
@@ -253,3 +251,6 @@ def to_pandas(results: Iterable[DocumentResult]) -> pd.DataFrame:
             frame[column] = frame[column].astype(object)  # a text column with no value yet, not float NaN
     frame["record_index"] = frame["record_index"].astype("int64")
     return frame
+
+
+VIEWS.pandas = to_pandas  # results cannot import this module (it sits above them)
