@@ -461,9 +461,9 @@ def test_unstated_number_becomes_unknown_with_a_warning_when_reasks_ran_out() ->
 
 def sample(answer: str) -> tuple[bool, str | None]:
     """Feed ``answer`` to a repeat watch a few bytes at a time, as tokens arrive."""
-    from llm_extract.backends.embedded import _RepeatWatch
+    from llm_extract.backends.embedded import RepeatWatch
 
-    watch = _RepeatWatch()
+    watch = RepeatWatch()
     data = answer.encode("utf-8")
     for at in range(0, len(data), 3):
         if watch.feed(data[at : at + 3]):
