@@ -49,7 +49,7 @@ from .errors import (
 )
 from .grounding import SourceText, grounding, iter_evidence
 from .results import DocumentResult, Provenance, Usage
-from .task import Task
+from .task import Task, load_task
 
 __all__ = ["Extractor"]
 
@@ -160,14 +160,27 @@ class Extractor:
 
     def __init__(
         self,
-        config: Config,
+        config: Config | None = None,
         backend: str | None = None,
         *,
+        task: Task | str | None = None,
         cache: bool = True,
     ) -> None:
+        """An extractor for ``task`` with the backend ``[backends.NAME]`` of ``config``.
+
+        Args:
+            config: the settings; by default found as :func:`~llm_extract.config.load_config` does.
+            backend: a ``[backends.NAME]``; by default ``default_backend``.
+            task: a :class:`~llm_extract.task.Task` or its spec (``"module:ATTR"``);
+                by default the config's ``[task]``.
+            cache: ``False`` neither reads nor writes the cache.
+        """
+        config = config if config is not None else load_config()
         self.config = config
         self.backend_name, self.backend_config = config.backend(backend)
-        self.task = Task.from_config(config.task)
+        if isinstance(task, str):
+            task = load_task(task)
+        self.task = task if task is not None else Task.from_config(config.task)
         try:
             self.cache = ResultCache(config.cache.resolved_dir()) if cache and config.cache.enabled else None
         except ConfigError as exc:  # name the config file, as every other config error does
@@ -346,7 +359,7 @@ class Extractor:
         if text is None:
             return None
         try:
-            with grounding(source or SourceText(doc.text)):
+            with grounding(source or SourceText(doc.text), lexicon=self.task.lexicon):
                 result = DocumentResult.from_dict(json.loads(text), self.task.schema, doc.text)
         except (ValueError, KeyError, TypeError, AttributeError, ValidationError) as exc:  # Attribute: not a dict
             log.warning("%s: cached result no longer validates, extracting again (%s)", doc.id, type(exc).__name__)
@@ -470,7 +483,7 @@ class Extractor:
             return response
 
         patched: Callable[..., Awaitable[BaseModel]] = instructor.patch(create=create, mode=_MODES[cfg.default_mode()])
-        with grounding(source, window=span) as ctx:
+        with grounding(source, window=span, lexicon=self.task.lexicon) as ctx:
             try:
                 return await patched(
                     response_model=self._response_model,
@@ -506,7 +519,7 @@ class Extractor:
         payload = _payload(completion) if completion is not None else None
         if payload is None:
             return None
-        with grounding(source, window=span, unstated_numbers="unknown") as ctx:
+        with grounding(source, window=span, unstated_numbers="unknown", lexicon=self.task.lexicon) as ctx:
             try:
                 records = self.task.schema.model_validate_json(payload)
             except ValidationError:

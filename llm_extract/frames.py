@@ -48,7 +48,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel
 
 from .grounding import Evidence, Stated
-from .results import VIEWS, DocumentResult, iter_evidence_paths, record_lists
+from .results import EXPORT_COLUMNS, VIEWS, DocumentResult, iter_evidence_paths, record_lists
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -163,6 +163,9 @@ def _item_model(records_model: type[BaseModel], name: str) -> type[BaseModel] | 
 
 
 def _aliases(records_model: type[BaseModel]) -> dict[str, str]:
+    for cls in records_model.__mro__:  # the task's columns (instructor may hand back a subclass)
+        if cls in EXPORT_COLUMNS:
+            return EXPORT_COLUMNS[cls]
     aliases = getattr(records_model, "dataframe_columns", None)
     return dict(aliases) if isinstance(aliases, dict) else {}
 

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
 __all__ = [
+    "EXPORT_COLUMNS",
     "VIEWS",
     "DocumentResult",
     "Provenance",
@@ -60,6 +61,10 @@ class ResultViews:
 
 VIEWS = ResultViews()
 """The registered result views; see :class:`ResultViews`."""
+
+EXPORT_COLUMNS: dict[type[BaseModel], dict[str, str]] = {}
+"""DataFrame column names per records model, set by each :class:`~llm_extract.task.Task` (its ``columns``):
+results carry their records, not their task."""
 
 
 def record_lists(records: BaseModel) -> list[tuple[str, list[Any]]]:

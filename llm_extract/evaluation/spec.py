@@ -92,9 +92,11 @@ class EvaluationSpec:
 
     @classmethod
     def for_task(cls, task: Task) -> EvaluationSpec:
-        """The ``EVALUATION`` of the task schema's module, checked against the schema, else :meth:`default`."""
+        """The task's ``evaluation`` (else its schema module's ``EVALUATION``), checked; else :meth:`default`."""
         module_name = task.schema.__module__
-        spec = getattr(sys.modules.get(module_name), "EVALUATION", None)
+        spec = task.evaluation
+        if spec is None:
+            spec = getattr(sys.modules.get(module_name), "EVALUATION", None)
         if spec is None:
             return cls.default(task.schema)
         if not isinstance(spec, EvaluationSpec):
