@@ -185,7 +185,8 @@ class Extractor:
             self.cache = ResultCache(config.cache.resolved_dir()) if cache and config.cache.enabled else None
         except ConfigError as exc:  # name the config file, as every other config error does
             raise ConfigError(f"{config.where}: {exc}") from None
-        self.backend: Backend = create_backend(self.backend_name, self.backend_config)
+        # The [cache] dir reaches the backend: the embedded model's weights are assembled in it.
+        self.backend: Backend = create_backend(self.backend_name, self.backend_config, cache_dir=config.cache.dir)
         # instructor wraps a plain model in a new class on every call, which defeats its
         # schema cache (~15 ms of JSON-schema generation per call); wrapped once, it hits.
         self._response_model: type[BaseModel] = instructor.response_schema(self.task.schema)

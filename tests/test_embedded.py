@@ -139,6 +139,14 @@ def sha256_of(path: Path) -> str:
 
 
 @pytest.mark.embedded
+def test_weights_go_in_the_cache_dir_the_config_names(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("LLM_EXTRACT_CACHE_DIR")  # only the config says where the cache is
+    configured = tmp_path / "configured-cache"
+    with Extractor.from_config(write_task_config(tmp_path, configured)) as ex:
+        assert ex.backend.path == configured / "models" / f"{TINY}.gguf"  # type: ignore[attr-defined]
+
+
+@pytest.mark.embedded
 def test_packaged_model_returns_schema_valid_grounded_records_through_the_extractor(
     tiny_model: None, tmp_path: Path, cache_dir: Path
 ) -> None:
