@@ -22,7 +22,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, model_validator
 from pydantic.json_schema import SkipJsonSchema
@@ -205,7 +205,7 @@ def grounding(
         "window": window,
         "unstated_numbers": unstated_numbers,
         "warnings": [],
-        "lexicon": lexicon or NO_LEXICON,
+        "lexicon": lexicon,
     }
     token = _CONTEXT.set(ctx)
     try:
@@ -539,6 +539,10 @@ class GroundedRecord(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
+    number_lexicon: ClassVar[NumberLexicon | None] = None
+    """What states a count in this record's quotes when the grounding block names no task lexicon
+    (a record validated on its own, outside the engine); the task's lexicon wins inside the engine."""
+
     @model_validator(mode="after")
     def _numbers_are_stated(self, info: ValidationInfo) -> GroundedRecord:
         ctx = _context(info)
@@ -553,7 +557,7 @@ class GroundedRecord(BaseModel):
                 continue
             if stated is None:
                 quotes = " ".join(e.quote for e in iter_evidence(getattr(self, "evidence", [])))
-                lexicon = ctx.get("lexicon")
+                lexicon = ctx.get("lexicon") or type(self).number_lexicon
                 stated = numbers_stated(quotes, lexicon if isinstance(lexicon, NumberLexicon) else NO_LEXICON)
             if value in stated:
                 continue

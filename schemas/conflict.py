@@ -57,6 +57,28 @@ EvidenceList = Annotated[
 ]
 
 
+
+# --- number grounding: what states a count in these articles ----------------------------------
+
+# fmt: off
+LEXICON = NumberLexicon(
+    # Nouns whose dual (-ين/-ان) means "two of them" and whose bare singular means one.
+    dual_nouns=(
+        "قتيل", "جريح", "مصاب", "عنصر", "شخص", "طفل", "شاب", "جندي", "رجل", "امراه", "امرات",
+        "مدني", "ضابط", "اسير", "معتقل", "عسكري", "مقاتل", "سياره", "سيارت", "قيادي", "مواطن",
+        "فتاه", "طفله", "سيده", "صحفي", "موظف", "عامل",
+    ),
+    singular_nouns=(
+        "soldier", "civilian", "child", "man", "woman", "fighter", "member", "officer",
+        "person", "resident", "commander", "gunman", "militant", "policeman", "boy", "girl", "journalist",
+        "adult", "teenager", "worker", "employee", "doctor", "nurse", "farmer", "student", "guard",
+    ),
+    zero_phrases=("دون وقوع", "لا اصابات", "لم تسجل", "لم يسفر", "لم تسفر", "بلا اصابات", "عدم وقوع"),
+)
+# fmt: on
+"""Casualty nouns and "no casualties" phrases, for grounding counts (``قتيلين`` states 2)."""
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", use_enum_values=False)
 
@@ -164,12 +186,16 @@ class Casualties(GroundedRecord):
     released: Count = None
     evidence: EvidenceList
 
+    number_lexicon: ClassVar[NumberLexicon | None] = LEXICON
+
 
 class MaterialLoss(GroundedRecord):
     description: Short = Field(description="What was lost, in English, e.g. 'military vehicles disabled'.")
     side: Short | None = None
     quantity: Count = None
     evidence: EvidenceList
+
+    number_lexicon: ClassVar[NumberLexicon | None] = LEXICON
 
 
 class Incident(_Model):
@@ -382,26 +408,6 @@ EVALUATION = EvaluationSpec(
 )
 """How ``llm-extract eval`` matches and scores these records (see :mod:`llm_extract.evaluation`)."""
 
-
-# --- number grounding: what states a count in these articles ----------------------------------
-
-# fmt: off
-LEXICON = NumberLexicon(
-    # Nouns whose dual (-ين/-ان) means "two of them" and whose bare singular means one.
-    dual_nouns=(
-        "قتيل", "جريح", "مصاب", "عنصر", "شخص", "طفل", "شاب", "جندي", "رجل", "امراه", "امرات",
-        "مدني", "ضابط", "اسير", "معتقل", "عسكري", "مقاتل", "سياره", "سيارت", "قيادي", "مواطن",
-        "فتاه", "طفله", "سيده", "صحفي", "موظف", "عامل",
-    ),
-    singular_nouns=(
-        "soldier", "civilian", "child", "man", "woman", "fighter", "member", "officer",
-        "person", "resident", "commander", "gunman", "militant", "policeman", "boy", "girl", "journalist",
-        "adult", "teenager", "worker", "employee", "doctor", "nurse", "farmer", "student", "guard",
-    ),
-    zero_phrases=("دون وقوع", "لا اصابات", "لم تسجل", "لم يسفر", "لم تسفر", "بلا اصابات", "عدم وقوع"),
-)
-# fmt: on
-"""Casualty nouns and "no casualties" phrases, for grounding counts (``قتيلين`` states 2)."""
 
 TASK = Task.define(
     "conflict",
