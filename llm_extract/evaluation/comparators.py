@@ -10,12 +10,12 @@ import re
 import typing
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from difflib import SequenceMatcher
 from enum import Enum
 from functools import lru_cache
 from typing import Any
 
 from pydantic import BaseModel
+from rapidfuzz import fuzz
 
 from ..grounding import iter_evidence, normalize
 
@@ -114,10 +114,9 @@ def _tokens(text: str) -> tuple[str, ...]:
     return tuple([w for w in words if len(w) >= 3] or words)
 
 
-@lru_cache(maxsize=65536)
 def _same_token(a: str, b: str) -> bool:
     """Equal, or near spellings of one longer word (transliterations: Jasim / Jassim)."""
-    return a == b or (len(a) >= 4 and len(b) >= 4 and SequenceMatcher(None, a, b).ratio() >= 0.8)
+    return a == b or (len(a) >= 4 and len(b) >= 4 and fuzz.ratio(a, b, score_cutoff=80) >= 80)
 
 
 def _overlap(a: Sequence[str], b: Sequence[str]) -> float:
@@ -187,7 +186,7 @@ class Exact(Comparator):
 class Text(Comparator):
     """The same text after :func:`llm_extract.grounding.normalize` (case, whitespace, Arabic orthography).
 
-    ``min_ratio`` below 1 also accepts near spellings (difflib ratio), for
+    ``min_ratio`` below 1 also accepts near spellings (rapidfuzz's ratio, difflib's measure), for
     transliterations such as "Daraa" / "Deraa". Two missing values agree.
     """
 
@@ -197,7 +196,7 @@ class Text(Comparator):
         g, p = _text(_get(gold, self.attr)), _text(_get(pred, self.attr))
         if g is None or p is None:
             return 1.0 if g is None and p is None else 0.0
-        if g == p or (self.min_ratio < 1.0 and SequenceMatcher(None, g, p).ratio() >= self.min_ratio):
+        if g == p or (self.min_ratio < 1.0 and fuzz.ratio(g, p) >= 100 * self.min_ratio):
             return 1.0
         return 0.0
 

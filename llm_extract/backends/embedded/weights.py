@@ -11,10 +11,12 @@ import os
 import sys
 import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, TYPE_CHECKING
+from typing import TYPE_CHECKING
+
+from filelock import FileLock
 
 from ...config import ENV_CACHE_DIR, CacheConfig
 from ...errors import BackendError, ConfigError
@@ -171,46 +173,13 @@ def _sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-@contextlib.contextmanager
-def _file_lock(path: Path) -> Iterator[None]:
-    """An exclusive inter-process lock held while the block runs.
+def _file_lock(path: Path) -> FileLock:
+    """An exclusive inter-process lock held while the block runs (filelock: flock on POSIX, msvcrt on Windows).
 
-    The lock file stays behind (deleting it would race with a waiter); the
-    OS drops the lock if the holder dies, so a killed assembly never wedges
-    the next one.
+    The OS drops the lock if the holder dies, so a killed assembly never
+    wedges the next one; no timeout, a waiter waits for the assembly.
     """
-    with open(path, "a+b") as handle:
-        _lock(handle)
-        try:
-            yield
-        finally:
-            _unlock(handle)
-
-
-if sys.platform == "win32":
-    import msvcrt
-
-    def _lock(handle: IO[bytes]) -> None:
-        handle.seek(0)
-        while True:
-            try:
-                msvcrt.locking(handle.fileno(), msvcrt.LK_LOCK, 1)
-                return
-            except OSError:  # LK_LOCK gives up after ~10 s; keep waiting
-                continue
-
-    def _unlock(handle: IO[bytes]) -> None:
-        handle.seek(0)
-        msvcrt.locking(handle.fileno(), msvcrt.LK_UNLCK, 1)
-
-else:
-    import fcntl
-
-    def _lock(handle: IO[bytes]) -> None:
-        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
-
-    def _unlock(handle: IO[bytes]) -> None:
-        fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+    return FileLock(path)
 
 
 def _partial_name(model: PackagedModel) -> str:
