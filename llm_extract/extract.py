@@ -47,7 +47,8 @@ from .errors import (
     TransientBackendError,
     redact,
 )
-from .grounding import SourceText, grounding, iter_evidence
+from .grounding import SourceText, grounding
+from .merge import merge_parts
 from .results import DocumentResult, Provenance, Usage
 from .task import Task, load_task
 
@@ -145,15 +146,6 @@ async def _all_or_none(coros: Iterable[Coroutine[Any, Any, T]]) -> list[T]:
         for task in tasks:
             task.cancel()  # no-op for finished ones
         await asyncio.gather(*tasks, return_exceptions=True)
-
-
-def _spans(record: BaseModel) -> list[tuple[int, int]]:
-    return [(e.start, e.end) for e in iter_evidence(record) if e.start is not None and e.end is not None]
-
-
-def _same_event(a: BaseModel, b: BaseModel) -> bool:
-    """Two records from overlapping chunks that quote the same passage are one event."""
-    return any(s1 < e2 and s2 < e1 for s1, e1 in _spans(a) for s2, e2 in _spans(b))
 
 
 class Extractor:
@@ -406,7 +398,7 @@ class Extractor:
             raise DeadlineExceeded(
                 f"{doc.id}: no result within deadline={cfg.deadline:g}s of backend {self.backend_name!r}"
             ) from None
-        records = parts[0] if len(parts) == 1 else self._merge(parts)
+        records = merge_parts(parts, self.task.list_fields, self.task.schema)
         provenance = Provenance(
             doc_id=doc.id,
             text_sha256=sha256_text(doc.text),
@@ -459,17 +451,6 @@ class Extractor:
     _priced = priced
 
     # -- internals --------------------------------------------------------------
-
-    def _merge(self, parts: list[BaseModel]) -> BaseModel:
-        merged: dict[str, Any] = {}
-        for name in self.task.list_fields:
-            kept: list[BaseModel] = []
-            for part in parts:
-                for record in getattr(part, name):
-                    if not any(_same_event(record, other) for other in kept):
-                        kept.append(record)
-            merged[name] = kept
-        return self.task.schema.model_construct(**merged)
 
     async def _extract_span(
         self,

@@ -134,3 +134,14 @@ def test_own_task_is_named_in_config_and_scored_and_exported(tmp_path: Path) -> 
     frame = result.to_pandas()
     assert list(frame["record_type"]) == ["recalls"]
     assert frame.loc[0, "product"] == "Crunchy Peanut Butter" and frame.loc[0, "units_affected"] == 432
+
+
+def test_a_record_repeated_in_one_answer_is_kept_once_whatever_the_backend(tmp_path: Path) -> None:
+    looped = Reply.records(RecallRecords(recalls=[recall(), recall()]))  # a model's loop, from a server
+
+    with ChatServer([looped]) as server:
+        config = load_config(write_config(tmp_path / "c.toml", server.url, cache_dir=tmp_path / "cache"))
+        with Extractor(config, task=TASK) as ex:
+            result = ex.extract(NOTICE)
+
+    assert len(result.recalls) == 1 and result.recalls[0].units == 432
