@@ -2,7 +2,7 @@
 
 Each failure class has exactly one layer that handles it:
 
-* transport faults (timeouts, resets, 429, 5xx): retried here with tenacity,
+* transport faults (timeouts, resets, 429, 5xx): retried by :mod:`llm_extract.calls` with tenacity,
   per request, ``max_attempts`` in all, honouring ``Retry-After``;
 * invalid output (schema or grounding): re-asked by instructor with the
   errors fed back, ``max_reasks`` times;
@@ -30,11 +30,11 @@ import instructor
 from instructor.core.exceptions import IncompleteOutputException, InstructorRetryException
 from openai.types.chat import ChatCompletion
 from pydantic import BaseModel, ValidationError
-from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
 
-from .backends import Backend, PerLoop, create_backend
+from .backends import Backend, create_backend
 from .batch import BatchResult, Source, arun_batch, as_document, documents_from
 from .cache import ResultCache, cache_key, sha256_text
+from .calls import Calls, Loop
 from .config import Config, load_config
 from .documents import Document, parse_published, split_chunks
 from .errors import (
@@ -44,7 +44,6 @@ from .errors import (
     ExtractionError,
     InputError,
     LLMExtractError,
-    TransientBackendError,
     redact,
 )
 from .grounding import SourceText, grounding
@@ -69,49 +68,6 @@ try:
     __version__ = version("llm_extract")
 except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0+unknown"
-
-
-class _Loop:
-    """A private event loop on a daemon thread, for the synchronous API.
-
-    Notebooks already run a loop, so ``asyncio.run`` is not an option there;
-    a daemon thread also never blocks interpreter exit.
-
-    Kept rather than anyio's blocking portal because it is cheaper per call:
-    measured on the 2-core dev machine under load, a no-op coroutine took
-    ~0.5 ms through this loop and ~1.1 ms through
-    ``anyio.from_thread.start_blocking_portal().call``, which every
-    synchronous ``extract()`` would pay.
-    """
-
-    def __init__(self) -> None:
-        self.loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self.loop.run_forever, name="llm_extract", daemon=True)
-        self._thread.start()
-
-    def run(self, coro: Coroutine[Any, Any, T]) -> T:
-        future = asyncio.run_coroutine_threadsafe(coro, self.loop)
-        try:
-            return future.result()
-        except BaseException:
-            future.cancel()
-            raise
-
-    def close(self) -> None:
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self._thread.join(timeout=5)
-
-
-def _usage_of(response: ChatCompletion) -> Usage:
-    u = response.usage
-    if u is None:
-        return Usage(model_calls=1)
-    return Usage(
-        prompt_tokens=u.prompt_tokens or 0,
-        completion_tokens=u.completion_tokens or 0,
-        total_tokens=u.total_tokens or 0,
-        model_calls=1,
-    )
 
 
 _FENCE = re.compile(r"```(?:json)?\s*(.*?)\s*```", re.DOTALL)
@@ -188,8 +144,8 @@ class Extractor:
         # instructor wraps a plain model in a new class on every call, which defeats its
         # schema cache (~15 ms of JSON-schema generation per call); wrapped once, it hits.
         self._response_model: type[BaseModel] = instructor.response_schema(self.task.schema)
-        self._limit: PerLoop[asyncio.Semaphore] = PerLoop(lambda: asyncio.Semaphore(self.backend_config.concurrency))
-        self._loop: _Loop | None = None
+        self._calls = Calls(self.backend_name, self.backend_config, self.backend)
+        self._loop: Loop | None = None
         self._lock = threading.Lock()
 
     @classmethod
@@ -431,7 +387,7 @@ class Extractor:
         """
         with self._lock:
             if self._loop is None:
-                self._loop = _Loop()
+                self._loop = Loop()
             loop = self._loop
         return loop.run(coro)
 
@@ -466,7 +422,7 @@ class Extractor:
         last: list[ChatCompletion] = []
 
         async def create(*args: Any, **request: Any) -> ChatCompletion:
-            response = await self._request(request, usage)
+            response = await self._calls.send(request, usage)
             last[:] = [response]
             return response
 
@@ -534,75 +490,3 @@ class Extractor:
             attempts=usage.model_calls,
             errors=[redact(e, secrets) for e in errors],
         )
-
-    def _retryable(self, exc: BaseException) -> bool:
-        """Transient faults, unless the server asks for a wait over ``max_retry_after``.
-
-        Sleeping an hour because a ``Retry-After`` said so would look like a
-        hang; giving up at once lets the error say why and what to change.
-        """
-        if not isinstance(exc, TransientBackendError):
-            return False
-        return exc.retry_after is None or exc.retry_after <= self.backend_config.max_retry_after
-
-    def _wait(self, state: RetryCallState) -> float:
-        cfg = self.backend_config
-        exc = state.outcome.exception() if state.outcome else None
-        if isinstance(exc, TransientBackendError) and exc.retry_after is not None:
-            return exc.retry_after
-        return float(min(cfg.backoff_max, cfg.backoff_initial * 2 ** (state.attempt_number - 1)))
-
-    async def _request(self, request: dict[str, Any], usage: Usage) -> ChatCompletion:
-        """One model call: transport retries, concurrency limit, response checks."""
-        cfg = self.backend_config
-        retrying = AsyncRetrying(
-            stop=stop_after_attempt(cfg.max_attempts),
-            wait=self._wait,
-            retry=retry_if_exception(self._retryable),
-            reraise=True,
-            before_sleep=lambda s: log.info(
-                "%s: retrying after %s", self.backend_name, s.outcome.exception() if s.outcome else "?"
-            ),
-        )
-        attempts = 0
-        try:
-            async for attempt in retrying:
-                with attempt:
-                    attempts += 1
-                    usage.requests += 1
-                    async with self._limit.get():
-                        response = await self.backend.complete(**request)
-                    usage.add(_usage_of(response))
-                    self._check(response)
-                    return response
-        except TransientBackendError as exc:
-            if exc.retry_after is not None and exc.retry_after > cfg.max_retry_after:
-                raise BackendError(
-                    f"{exc} - server asked to retry after {exc.retry_after:g}s, over "
-                    f"max_retry_after={cfg.max_retry_after:g}s; try later or raise max_retry_after",
-                    status=exc.status,
-                    attempts=attempts,
-                ) from None
-            raise BackendError(
-                f"{exc} (gave up after {attempts} attempt(s), max_attempts={cfg.max_attempts})",
-                status=exc.status,
-                attempts=attempts,
-            ) from None
-        raise AssertionError("unreachable: tenacity either returns or raises")
-
-    def _check(self, response: ChatCompletion) -> None:
-        """Answers no re-ask can fix: fail now with a clear message."""
-        name = self.backend_name
-        if not response.choices:
-            raise BackendError(f"{name}: server answered 200 with no choices")
-        choice = response.choices[0]
-        refusal = getattr(choice.message, "refusal", None)
-        if refusal:
-            raise BackendError(f"{name}: the model refused: {redact(str(refusal), self.backend.secrets)[:200]}")
-        if choice.finish_reason == "length":
-            raise BackendError(
-                f"{name}: the answer was cut off at max_tokens={self.backend_config.max_tokens}; "
-                f"raise max_tokens in [backends.{name}]"
-            )
-        if choice.finish_reason == "content_filter":
-            raise BackendError(f"{name}: the answer was withheld by the server's content filter")
