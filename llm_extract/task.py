@@ -65,7 +65,7 @@ def load_task(spec: str) -> Task:
     task = getattr(module, attr, None)
     if not isinstance(task, Task):
         raise ConfigError(
-            f"task.name: {spec!r} is not an llm_extract Task (got {type(task).__name__}); "
+            f"task.name: {spec!r} is not an llm_extract Task (got {getattr(task, '__name__', type(task).__name__)}); "
             f"export one, e.g. TASK = Task.define(...)"
         )
     return task

@@ -12,10 +12,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
 from conftest import write_config
 from pydantic import BaseModel, Field
 
-from llm_extract import Extractor, load_config
+from llm_extract import ConfigError, Extractor, load_config
 from llm_extract.evaluation.comparators import Exact, Text
 from llm_extract.evaluation.scoring import score_records
 from llm_extract.evaluation.spec import EvaluationSpec, RecordSpec
@@ -145,3 +146,17 @@ def test_a_record_repeated_in_one_answer_is_kept_once_whatever_the_backend(tmp_p
             result = ex.extract(NOTICE)
 
     assert len(result.recalls) == 1 and result.recalls[0].units == 432
+
+
+def test_config_naming_a_task_and_the_older_schema_key_is_one_line_error(tmp_path: Path) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text(f'[task]\nname = "{__name__}:TASK"\nschema = "{__name__}:RecallRecords"\n', encoding="utf-8")
+
+    with pytest.raises(ConfigError, match=r"task: give either name .* not both") as caught:
+        load_config(path)
+    assert "\n" not in str(caught.value)
+
+
+def test_task_name_that_is_not_a_task_names_the_fix() -> None:
+    with pytest.raises(ConfigError, match=r"is not an llm_extract Task \(got RecallRecords\); export one"):
+        Extractor(load_config(None), task=f"{__name__}:RecallRecords")
