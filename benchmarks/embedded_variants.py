@@ -97,7 +97,8 @@ def stated_numbers(records: Any) -> tuple[int, int]:
     def visit(obj: Any) -> None:
         nonlocal kept, unstated
         if isinstance(obj, GroundedRecord):
-            stated = numbers_stated(" ".join(e.quote for e in iter_evidence(getattr(obj, "evidence", []))))
+            quotes = " ".join(e.quote for e in iter_evidence(getattr(obj, "evidence", [])))
+            stated = numbers_stated(quotes, type(obj).number_lexicon)
             for name, info in type(obj).model_fields.items():
                 value = getattr(obj, name)
                 if value is not None and any(isinstance(m, Stated) for m in info.metadata):

@@ -8,6 +8,7 @@ Start here::
     result.incidents[0].evidence[0]         # quote + offsets into the article
 """
 
+from . import display, frames  # noqa: F401  (they register the result views: HTML, DataFrame)
 from .config import Config, load_config
 from .documents import Document, read_document
 from .errors import (
@@ -22,8 +23,9 @@ from .errors import (
 )
 from .evaluation import EvaluationReport, EvaluationSpec, evaluate
 from .extract import Extractor, __version__
-from .grounding import Count, Evidence, GroundedRecord, SourceText, normalize, numbers_stated
+from .grounding import Count, Evidence, GroundedRecord, NumberLexicon, SourceText, normalize, numbers_stated
 from .results import DocumentResult, Provenance, Usage
+from .task import Task
 
 __all__ = [
     "BackendError",
@@ -42,8 +44,10 @@ __all__ = [
     "GroundedRecord",
     "InputError",
     "LLMExtractError",
+    "NumberLexicon",
     "Provenance",
     "SourceText",
+    "Task",
     "TransientBackendError",
     "Usage",
     "__version__",

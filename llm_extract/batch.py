@@ -31,25 +31,31 @@ import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, TextIO
+from typing import TYPE_CHECKING, Any, Literal, Protocol, TextIO, TypeVar
 
 from tqdm.auto import tqdm
 
-from .documents import Document, iter_documents
+from .cache import sha256_text
+from .config import BackendConfig
+from .documents import Document, iter_documents, parse_published, read_document
 from .errors import InputError, LLMExtractError
-from .extract import Extractor
-from .results import DocumentResult, Usage
+from .results import VIEWS, DocumentResult, Usage
 
 if TYPE_CHECKING:
+    import datetime as dt
+    from collections.abc import Coroutine
+
     import pandas as pd
 
 __all__ = [
     "BatchResult",
     "BatchSummary",
     "DocumentReport",
+    "Engine",
     "Failure",
     "Source",
     "arun_batch",
+    "as_document",
     "documents_from",
     "run_batch",
 ]
@@ -58,6 +64,28 @@ log = logging.getLogger("llm_extract")
 
 Source = str | os.PathLike[str] | Document
 """What a batch takes: a :class:`Document`, a path (file, directory of ``*.txt``, ``.jsonl``) or article text."""
+
+T = TypeVar("T")
+
+
+class Engine(Protocol):
+    """What a batch needs of the engine (:class:`~llm_extract.extract.Extractor` is one).
+
+    A protocol, not an import: the extractor sits above the batch (its
+    ``extract_many`` runs one), so the batch names only the methods it calls.
+    """
+
+    backend_config: BackendConfig
+
+    def cached(self, doc: Document) -> DocumentResult | None: ...
+
+    async def aextract_document(
+        self, doc: Document, *, refresh: bool = False, usage: Usage | None = None
+    ) -> DocumentResult: ...
+
+    def priced(self, usage: Usage) -> Usage: ...
+
+    def run(self, coro: Coroutine[Any, Any, T]) -> T: ...
 
 
 @dataclass
@@ -189,15 +217,29 @@ class BatchResult:
 
     def _repr_html_(self) -> str:
         """Jupyter's HTML: summary, a row per document, failures, each document's highlights."""
-        from .display import render_batch_html
-
-        return render_batch_html(self)
+        return str(VIEWS.get("batch_html")(self))
 
     def to_pandas(self) -> pd.DataFrame:
         """One row per record of every document; see :func:`llm_extract.frames.to_pandas`."""
-        from .frames import to_pandas
+        frame: pd.DataFrame = VIEWS.get("pandas")(self.results)
+        return frame
 
-        return to_pandas(self.results)
+
+def as_document(
+    source: str | os.PathLike[str] | Document,
+    *,
+    doc_id: str | None = None,
+    published: dt.date | str | None = None,
+) -> Document:
+    """Normalise what a user passes (text, path, Document) into a :class:`Document`."""
+    date = parse_published(published)
+    if isinstance(source, Document):
+        return source
+    if isinstance(source, os.PathLike):
+        return read_document(Path(source), doc_id=doc_id, published=date)
+    if not isinstance(source, str):
+        raise InputError(f"expected article text, a path or a Document, got {type(source).__name__}")
+    return Document(id=doc_id or f"text-{sha256_text(source)[:12]}", text=source, published=date)
 
 
 def documents_from(
@@ -220,7 +262,7 @@ def documents_from(
             yield from iter_documents([Path(source)], published=published)
         else:
             try:
-                yield Extractor.document(source, published=published)
+                yield as_document(source, published=published)
             except InputError as exc:
                 yield exc
 
@@ -251,7 +293,7 @@ class _Progress:
 
 
 async def arun_batch(
-    extractor: Extractor,
+    extractor: Engine,
     documents: Iterable[Document | InputError],
     *,
     out: TextIO | None = None,
@@ -317,7 +359,7 @@ async def arun_batch(
 
     def fail(index: int, doc_id: str, exc: Exception, usage: Usage, t0: float, reason: str | None = None) -> None:
         failure = Failure(doc_id, type(exc).__name__, " ".join((reason or str(exc)).split())[:1000])
-        report = DocumentReport(doc_id, "failed", usage=extractor._priced(usage), error=failure.reason)
+        report = DocumentReport(doc_id, "failed", usage=extractor.priced(usage), error=failure.reason)
         report.wall_time_s = time.perf_counter() - t0
         finish(index, failure, report)
 
@@ -332,7 +374,7 @@ async def arun_batch(
             # Cache hits are answered here, so they never wait behind extractions.
             hit = None if refresh else extractor.cached(item)
             if hit is not None:
-                report = DocumentReport(item.id, "cached", hit.record_count, extractor._priced(Usage()))
+                report = DocumentReport(item.id, "cached", hit.record_count, extractor.priced(Usage()))
                 report.wall_time_s = time.perf_counter() - t0
                 finish(index, hit, report)
                 return
@@ -368,13 +410,13 @@ async def arun_batch(
             errors_file.close()
         summary.wall_time_s = time.perf_counter() - started
         summary.usage.cost_usd = None
-        summary.usage = extractor._priced(summary.usage)
+        summary.usage = extractor.priced(summary.usage)
         summary.per_document = [r for r in reports if r is not None]
     return BatchResult(kept, summary)
 
 
 def run_batch(
-    extractor: Extractor,
+    extractor: Engine,
     sources: Iterable[str | os.PathLike[str]],
     *,
     out: TextIO | None = None,
@@ -385,7 +427,7 @@ def run_batch(
 ) -> BatchSummary:
     """The CLI's entry: files, directories and JSONL files (strings are paths here), synchronously."""
     docs = documents_from(list(sources), published=published, text_is_path=True)
-    batch = extractor._run(
+    batch = extractor.run(
         arun_batch(
             extractor, docs, out=out, refresh=refresh, progress=progress, errors_path=errors_path, keep_results=False
         )

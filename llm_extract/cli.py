@@ -44,7 +44,7 @@ def _common(p: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="llm-extract", description="Grounded conflict-event records from news articles."
+        prog="llm-extract", description="Grounded, evidence-checked records from news articles."
     )
     sub = parser.add_subparsers(dest="command", required=True)
 

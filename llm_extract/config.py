@@ -176,17 +176,29 @@ class CacheConfig(_Strict):
 
 
 class TaskConfig(_Strict):
-    """A task is a schema plus a prompt; the conflict records are the built-in one."""
+    """Which task to run: ``name = "module:ATTR"`` names a :class:`~llm_extract.task.Task`.
 
-    schema_: str = Field(
-        default="llm_extract.schemas.conflict:ConflictRecords",
-        alias="schema",
-        pattern=r"^[\w.]+:[\w]+$",
-    )
-    prompt: str = Field(default="conflict", min_length=1)
+    The older keys ``schema`` (a Pydantic class), ``prompt`` (a template name)
+    and ``prompt_dir`` still work and replace those parts of the built-in
+    task; they cannot be mixed with ``name``. Nothing set: the built-in task,
+    ``llm_extract.schemas:TASK``.
+    """
+
+    name: str | None = Field(default=None, pattern=r"^[\w.]+:[\w]+$")
+    schema_: str | None = Field(default=None, alias="schema", pattern=r"^[\w.]+:[\w]+$")
+    prompt: str | None = Field(default=None, min_length=1)
     prompt_dir: Path | None = None
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    @model_validator(mode="after")
+    def _one_way_to_name_a_task(self) -> TaskConfig:
+        if self.name is not None and (self.schema_ is not None or self.prompt is not None or self.prompt_dir):
+            raise ValueError(
+                "give either name (a Task) or the older schema/prompt/prompt_dir keys, not both; "
+                "put the schema and templates in your Task"
+            )
+        return self
 
 
 def _builtin_backends() -> dict[str, BackendConfig]:

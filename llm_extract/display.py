@@ -40,19 +40,17 @@ import html
 import itertools
 import typing
 import unicodedata
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel
 
+from .batch import BatchResult
 from .grounding import Evidence, SourceText, Stated
-
-if TYPE_CHECKING:
-    from .batch import BatchResult
-    from .results import DocumentResult
+from .results import VIEWS, DocumentResult, iter_evidence_paths, mimebundle, record_lists
 
 __all__ = [
     "EvidenceSpan",
@@ -111,26 +109,6 @@ class EvidenceSpan:
     def field(self) -> str:
         """The path inside the record: ``"casualties[1].evidence[0]"``."""
         return self.path[len(self.record) + 1 :]
-
-
-def record_lists(records: BaseModel) -> list[tuple[str, list[Any]]]:
-    """The record lists of a records model, in schema order (``[("incidents", [...]), ...]``)."""
-    return [(name, value) for name in type(records).model_fields if isinstance(value := getattr(records, name), list)]
-
-
-def iter_evidence_paths(obj: Any, path: str) -> Iterator[tuple[str, Evidence]]:
-    """Every :class:`Evidence` under ``obj`` with its path, depth first (like ``iter_evidence``)."""
-    if isinstance(obj, Evidence):
-        yield path, obj
-    elif isinstance(obj, BaseModel):
-        for name in type(obj).model_fields:
-            yield from iter_evidence_paths(getattr(obj, name), f"{path}.{name}" if path else name)
-    elif isinstance(obj, (list, tuple)):
-        for i, item in enumerate(obj):
-            yield from iter_evidence_paths(item, f"{path}[{i}]")
-    elif isinstance(obj, dict):
-        for key, item in obj.items():
-            yield from iter_evidence_paths(item, f"{path}[{key!r}]")
 
 
 def record_label(record: Any, limit: int = 90) -> str:
@@ -631,8 +609,6 @@ def render_batch_html(batch: BatchResult) -> str:
 
 def render_page(obj: DocumentResult | BatchResult, title: str | None = None) -> str:
     """A complete HTML document (for a file or a browser), UTF-8, with no external resource."""
-    from .batch import BatchResult  # at call time: batch imports the whole engine
-
     body = render_batch_html(obj) if isinstance(obj, BatchResult) else render_html(obj)
     if title is None:
         title = "llm_extract batch" if isinstance(obj, BatchResult) else f"llm_extract: {obj.doc_id}"
@@ -651,25 +627,7 @@ def save_html(obj: DocumentResult | BatchResult, path: str | Path) -> Path:
     return out
 
 
-def mimebundle(
-    plain: str,
-    html_fn: Callable[[], str],
-    include: Iterable[str] | None = None,
-    exclude: Iterable[str] | None = None,
-) -> dict[str, str]:
-    """The ``_repr_mimebundle_`` answer: HTML for notebooks, ``repr`` for consoles.
-
-    ``include``/``exclude`` are honoured as IPython passes them, and the HTML
-    is only built when it is wanted.
-    """
-    wanted = {"text/plain", "text/html"}
-    if include is not None:
-        wanted &= set(include)
-    if exclude is not None:
-        wanted -= set(exclude)
-    bundle: dict[str, str] = {}
-    if "text/plain" in wanted:
-        bundle["text/plain"] = plain
-    if "text/html" in wanted:
-        bundle["text/html"] = html_fn()
-    return bundle
+# Results cannot import their views (the views sit above them): they call these through VIEWS.
+VIEWS.html = render_html
+VIEWS.batch_html = render_batch_html
+VIEWS.page = render_page

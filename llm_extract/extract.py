@@ -2,7 +2,7 @@
 
 Each failure class has exactly one layer that handles it:
 
-* transport faults (timeouts, resets, 429, 5xx): retried here with tenacity,
+* transport faults (timeouts, resets, 429, 5xx): retried by :mod:`llm_extract.calls` with tenacity,
   per request, ``max_attempts`` in all, honouring ``Retry-After``;
 * invalid output (schema or grounding): re-asked by instructor with the
   errors fed back, ``max_reasks`` times;
@@ -24,19 +24,19 @@ import threading
 import time
 from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from importlib.metadata import PackageNotFoundError, version
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO, TypeVar
+from typing import Any, TextIO, TypeVar
 
 import instructor
 from instructor.core.exceptions import IncompleteOutputException, InstructorRetryException
 from openai.types.chat import ChatCompletion
 from pydantic import BaseModel, ValidationError
-from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
 
-from .backends import Backend, PerLoop, create_backend
+from .backends import Backend, create_backend
+from .batch import BatchResult, Source, arun_batch, as_document, documents_from
 from .cache import ResultCache, cache_key, sha256_text
+from .calls import Calls, Loop
 from .config import Config, load_config
-from .documents import Document, parse_published, read_document, split_chunks
+from .documents import Document, parse_published, split_chunks
 from .errors import (
     BackendError,
     ConfigError,
@@ -44,15 +44,12 @@ from .errors import (
     ExtractionError,
     InputError,
     LLMExtractError,
-    TransientBackendError,
     redact,
 )
-from .grounding import SourceText, grounding, iter_evidence
+from .grounding import SourceText, grounding
+from .merge import merge_parts
 from .results import DocumentResult, Provenance, Usage
-from .task import Task
-
-if TYPE_CHECKING:
-    from .batch import BatchResult, Source
+from .task import Task, load_task
 
 __all__ = ["Extractor"]
 
@@ -71,43 +68,6 @@ try:
     __version__ = version("llm_extract")
 except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0+unknown"
-
-
-class _Loop:
-    """A private event loop on a daemon thread, for the synchronous API.
-
-    Notebooks already run a loop, so ``asyncio.run`` is not an option there;
-    a daemon thread also never blocks interpreter exit.
-    """
-
-    def __init__(self) -> None:
-        self.loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self.loop.run_forever, name="llm_extract", daemon=True)
-        self._thread.start()
-
-    def run(self, coro: Coroutine[Any, Any, T]) -> T:
-        future = asyncio.run_coroutine_threadsafe(coro, self.loop)
-        try:
-            return future.result()
-        except BaseException:
-            future.cancel()
-            raise
-
-    def close(self) -> None:
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self._thread.join(timeout=5)
-
-
-def _usage_of(response: ChatCompletion) -> Usage:
-    u = response.usage
-    if u is None:
-        return Usage(model_calls=1)
-    return Usage(
-        prompt_tokens=u.prompt_tokens or 0,
-        completion_tokens=u.completion_tokens or 0,
-        total_tokens=u.total_tokens or 0,
-        model_calls=1,
-    )
 
 
 _FENCE = re.compile(r"```(?:json)?\s*(.*?)\s*```", re.DOTALL)
@@ -144,15 +104,6 @@ async def _all_or_none(coros: Iterable[Coroutine[Any, Any, T]]) -> list[T]:
         await asyncio.gather(*tasks, return_exceptions=True)
 
 
-def _spans(record: BaseModel) -> list[tuple[int, int]]:
-    return [(e.start, e.end) for e in iter_evidence(record) if e.start is not None and e.end is not None]
-
-
-def _same_event(a: BaseModel, b: BaseModel) -> bool:
-    """Two records from overlapping chunks that quote the same passage are one event."""
-    return any(s1 < e2 and s2 < e1 for s1, e1 in _spans(a) for s2, e2 in _spans(b))
-
-
 class Extractor:
     """Extract a task's records from articles with one configured backend.
 
@@ -163,24 +114,38 @@ class Extractor:
 
     def __init__(
         self,
-        config: Config,
+        config: Config | None = None,
         backend: str | None = None,
         *,
+        task: Task | str | None = None,
         cache: bool = True,
     ) -> None:
+        """An extractor for ``task`` with the backend ``[backends.NAME]`` of ``config``.
+
+        Args:
+            config: the settings; by default found as :func:`~llm_extract.config.load_config` does.
+            backend: a ``[backends.NAME]``; by default ``default_backend``.
+            task: a :class:`~llm_extract.task.Task` or its spec (``"module:ATTR"``);
+                by default the config's ``[task]``.
+            cache: ``False`` neither reads nor writes the cache.
+        """
+        config = config if config is not None else load_config()
         self.config = config
         self.backend_name, self.backend_config = config.backend(backend)
-        self.task = Task.from_config(config.task)
+        if isinstance(task, str):
+            task = load_task(task)
+        self.task = task if task is not None else Task.from_config(config.task)
         try:
             self.cache = ResultCache(config.cache.resolved_dir()) if cache and config.cache.enabled else None
         except ConfigError as exc:  # name the config file, as every other config error does
             raise ConfigError(f"{config.where}: {exc}") from None
-        self.backend: Backend = create_backend(self.backend_name, self.backend_config)
+        # The [cache] dir reaches the backend: the embedded model's weights are assembled in it.
+        self.backend: Backend = create_backend(self.backend_name, self.backend_config, cache_dir=config.cache.dir)
         # instructor wraps a plain model in a new class on every call, which defeats its
         # schema cache (~15 ms of JSON-schema generation per call); wrapped once, it hits.
         self._response_model: type[BaseModel] = instructor.response_schema(self.task.schema)
-        self._limit: PerLoop[asyncio.Semaphore] = PerLoop(lambda: asyncio.Semaphore(self.backend_config.concurrency))
-        self._loop: _Loop | None = None
+        self._calls = Calls(self.backend_name, self.backend_config, self.backend)
+        self._loop: Loop | None = None
         self._lock = threading.Lock()
 
     @classmethod
@@ -236,7 +201,7 @@ class Extractor:
             hit = self.cached(doc)
             if hit is not None:
                 return hit
-        return self._run(self.aextract_document(doc, refresh=True))
+        return self.run(self.aextract_document(doc, refresh=True))
 
     async def aextract(
         self,
@@ -275,7 +240,7 @@ class Extractor:
             A :class:`~llm_extract.batch.BatchResult`: the results in input
             order, ``failures`` and a ``summary`` with tokens and cost.
         """
-        return self._run(
+        return self.run(
             self.aextract_many(
                 sources, published=published, refresh=refresh, progress=progress, out=out, errors_path=errors_path
             )
@@ -292,8 +257,6 @@ class Extractor:
         errors_path: str | os.PathLike[str] | None = None,
     ) -> BatchResult:
         """Async :meth:`extract_many`."""
-        from .batch import arun_batch, documents_from  # batch imports this module
-
         docs = documents_from(sources, published=parse_published(published))
         return await arun_batch(self, docs, out=out, refresh=refresh, progress=progress, errors_path=errors_path)
 
@@ -323,14 +286,7 @@ class Extractor:
         published: dt.date | str | None = None,
     ) -> Document:
         """Normalise what a user passes (text, path, Document) into a :class:`Document`."""
-        date = parse_published(published)
-        if isinstance(source, Document):
-            return source
-        if isinstance(source, os.PathLike):
-            return read_document(Path(source), doc_id=doc_id, published=date)
-        if not isinstance(source, str):
-            raise InputError(f"expected article text, a path or a Document, got {type(source).__name__}")
-        return Document(id=doc_id or f"text-{sha256_text(source)[:12]}", text=source, published=date)
+        return as_document(source, doc_id=doc_id, published=published)
 
     def cache_key(self, doc: Document) -> str:
         """Everything that changes the answer, and nothing that does not (the key, dict order)."""
@@ -358,7 +314,7 @@ class Extractor:
         if text is None:
             return None
         try:
-            with grounding(source or SourceText(doc.text)):
+            with grounding(source or SourceText(doc.text), lexicon=self.task.lexicon):
                 result = DocumentResult.from_dict(json.loads(text), self.task.schema, doc.text)
         except (ValueError, KeyError, TypeError, AttributeError, ValidationError) as exc:  # Attribute: not a dict
             log.warning("%s: cached result no longer validates, extracting again (%s)", doc.id, type(exc).__name__)
@@ -398,7 +354,7 @@ class Extractor:
             raise DeadlineExceeded(
                 f"{doc.id}: no result within deadline={cfg.deadline:g}s of backend {self.backend_name!r}"
             ) from None
-        records = parts[0] if len(parts) == 1 else self._merge(parts)
+        records = merge_parts(parts, self.task.list_fields, self.task.schema)
         provenance = Provenance(
             doc_id=doc.id,
             text_sha256=sha256_text(doc.text),
@@ -410,7 +366,7 @@ class Extractor:
             task=self.task.name,
             prompt_sha256=self.task.prompt_sha256,
             schema_sha256=self.task.schema_sha256,
-            usage=self._priced(usage),
+            usage=self.priced(usage),
             attempts=usage.model_calls,
             chunks=len(spans),
             wall_time_s=round(time.perf_counter() - started, 3),
@@ -422,16 +378,21 @@ class Extractor:
             self.cache.set(self.cache_key(doc), result.to_json())
         return result
 
-    # -- internals --------------------------------------------------------------
+    def run(self, coro: Coroutine[Any, Any, T]) -> T:
+        """Run ``coro`` on this extractor's own event loop thread and wait for its result.
 
-    def _run(self, coro: Coroutine[Any, Any, T]) -> T:
+        The synchronous API (``extract``, batches, evaluation) goes through
+        here, so it works where a loop already runs (notebooks); the loop is
+        started on first use and stopped by :meth:`close`.
+        """
         with self._lock:
             if self._loop is None:
-                self._loop = _Loop()
+                self._loop = Loop()
             loop = self._loop
         return loop.run(coro)
 
-    def _priced(self, usage: Usage) -> Usage:
+    def priced(self, usage: Usage) -> Usage:
+        """Set ``usage.cost_usd`` from the backend's configured prices (left as is without prices); returns it."""
         cfg = self.backend_config
         if cfg.price_prompt_per_mtok is not None or cfg.price_completion_per_mtok is not None:
             usage.cost_usd = round(
@@ -441,16 +402,11 @@ class Extractor:
             )
         return usage
 
-    def _merge(self, parts: list[BaseModel]) -> BaseModel:
-        merged: dict[str, Any] = {}
-        for name in self.task.list_fields:
-            kept: list[BaseModel] = []
-            for part in parts:
-                for record in getattr(part, name):
-                    if not any(_same_event(record, other) for other in kept):
-                        kept.append(record)
-            merged[name] = kept
-        return self.task.schema.model_construct(**merged)
+    # Old private names, kept so code written against them keeps working.
+    _run = run
+    _priced = priced
+
+    # -- internals --------------------------------------------------------------
 
     async def _extract_span(
         self,
@@ -466,12 +422,12 @@ class Extractor:
         last: list[ChatCompletion] = []
 
         async def create(*args: Any, **request: Any) -> ChatCompletion:
-            response = await self._request(request, usage)
+            response = await self._calls.send(request, usage)
             last[:] = [response]
             return response
 
         patched: Callable[..., Awaitable[BaseModel]] = instructor.patch(create=create, mode=_MODES[cfg.default_mode()])
-        with grounding(source, window=span) as ctx:
+        with grounding(source, window=span, lexicon=self.task.lexicon) as ctx:
             try:
                 return await patched(
                     response_model=self._response_model,
@@ -507,7 +463,7 @@ class Extractor:
         payload = _payload(completion) if completion is not None else None
         if payload is None:
             return None
-        with grounding(source, window=span, unstated_numbers="unknown") as ctx:
+        with grounding(source, window=span, unstated_numbers="unknown", lexicon=self.task.lexicon) as ctx:
             try:
                 records = self.task.schema.model_validate_json(payload)
             except ValidationError:
@@ -534,75 +490,3 @@ class Extractor:
             attempts=usage.model_calls,
             errors=[redact(e, secrets) for e in errors],
         )
-
-    def _retryable(self, exc: BaseException) -> bool:
-        """Transient faults, unless the server asks for a wait over ``max_retry_after``.
-
-        Sleeping an hour because a ``Retry-After`` said so would look like a
-        hang; giving up at once lets the error say why and what to change.
-        """
-        if not isinstance(exc, TransientBackendError):
-            return False
-        return exc.retry_after is None or exc.retry_after <= self.backend_config.max_retry_after
-
-    def _wait(self, state: RetryCallState) -> float:
-        cfg = self.backend_config
-        exc = state.outcome.exception() if state.outcome else None
-        if isinstance(exc, TransientBackendError) and exc.retry_after is not None:
-            return exc.retry_after
-        return float(min(cfg.backoff_max, cfg.backoff_initial * 2 ** (state.attempt_number - 1)))
-
-    async def _request(self, request: dict[str, Any], usage: Usage) -> ChatCompletion:
-        """One model call: transport retries, concurrency limit, response checks."""
-        cfg = self.backend_config
-        retrying = AsyncRetrying(
-            stop=stop_after_attempt(cfg.max_attempts),
-            wait=self._wait,
-            retry=retry_if_exception(self._retryable),
-            reraise=True,
-            before_sleep=lambda s: log.info(
-                "%s: retrying after %s", self.backend_name, s.outcome.exception() if s.outcome else "?"
-            ),
-        )
-        attempts = 0
-        try:
-            async for attempt in retrying:
-                with attempt:
-                    attempts += 1
-                    usage.requests += 1
-                    async with self._limit.get():
-                        response = await self.backend.complete(**request)
-                    usage.add(_usage_of(response))
-                    self._check(response)
-                    return response
-        except TransientBackendError as exc:
-            if exc.retry_after is not None and exc.retry_after > cfg.max_retry_after:
-                raise BackendError(
-                    f"{exc} - server asked to retry after {exc.retry_after:g}s, over "
-                    f"max_retry_after={cfg.max_retry_after:g}s; try later or raise max_retry_after",
-                    status=exc.status,
-                    attempts=attempts,
-                ) from None
-            raise BackendError(
-                f"{exc} (gave up after {attempts} attempt(s), max_attempts={cfg.max_attempts})",
-                status=exc.status,
-                attempts=attempts,
-            ) from None
-        raise AssertionError("unreachable: tenacity either returns or raises")
-
-    def _check(self, response: ChatCompletion) -> None:
-        """Answers no re-ask can fix: fail now with a clear message."""
-        name = self.backend_name
-        if not response.choices:
-            raise BackendError(f"{name}: server answered 200 with no choices")
-        choice = response.choices[0]
-        refusal = getattr(choice.message, "refusal", None)
-        if refusal:
-            raise BackendError(f"{name}: the model refused: {redact(str(refusal), self.backend.secrets)[:200]}")
-        if choice.finish_reason == "length":
-            raise BackendError(
-                f"{name}: the answer was cut off at max_tokens={self.backend_config.max_tokens}; "
-                f"raise max_tokens in [backends.{name}]"
-            )
-        if choice.finish_reason == "content_filter":
-            raise BackendError(f"{name}: the answer was withheld by the server's content filter")

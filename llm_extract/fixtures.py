@@ -149,7 +149,7 @@ def load_fixture(path: str | Path, task: Task | None = None) -> Fixture:
         for i, raw in enumerate(entries):
             try:
                 entry = GoldEntry.model_validate(raw)
-                with grounding(source):
+                with grounding(source, lexicon=task.lexicon):
                     record = model.model_validate(entry.record)
             except ValidationError as exc:
                 err = exc.errors()[0]

@@ -47,13 +47,11 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
-from .display import iter_evidence_paths, record_lists
 from .grounding import Evidence, Stated
+from .results import EXPORT_COLUMNS, VIEWS, DocumentResult, iter_evidence_paths, record_lists
 
 if TYPE_CHECKING:
     import pandas as pd
-
-    from .results import DocumentResult
 
 __all__ = ["PANDAS_MISSING", "record_rows", "to_pandas"]
 
@@ -165,6 +163,9 @@ def _item_model(records_model: type[BaseModel], name: str) -> type[BaseModel] | 
 
 
 def _aliases(records_model: type[BaseModel]) -> dict[str, str]:
+    for cls in records_model.__mro__:  # the task's columns (instructor may hand back a subclass)
+        if cls in EXPORT_COLUMNS:
+            return EXPORT_COLUMNS[cls]
     aliases = getattr(records_model, "dataframe_columns", None)
     return dict(aliases) if isinstance(aliases, dict) else {}
 
@@ -253,3 +254,6 @@ def to_pandas(results: Iterable[DocumentResult]) -> pd.DataFrame:
             frame[column] = frame[column].astype(object)  # a text column with no value yet, not float NaN
     frame["record_index"] = frame["record_index"].astype("int64")
     return frame
+
+
+VIEWS.pandas = to_pandas  # results cannot import this module (it sits above them)

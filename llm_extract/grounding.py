@@ -17,20 +17,23 @@ from __future__ import annotations
 import bisect
 import re
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass
-from typing import Annotated, Any, Literal
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, model_validator
 from pydantic.json_schema import SkipJsonSchema
 
 __all__ = [
+    "NO_LEXICON",
     "STATED",
     "Count",
     "Evidence",
     "GroundedRecord",
+    "NumberLexicon",
     "SourceText",
     "Stated",
     "current_passage",
@@ -187,6 +190,7 @@ def grounding(
     *,
     window: tuple[int, int] | None = None,
     unstated_numbers: Literal["reask", "unknown"] = "reask",
+    lexicon: NumberLexicon | None = None,
 ) -> Iterator[dict[str, Any]]:
     """Validate models against ``source`` inside this block.
 
@@ -194,12 +198,14 @@ def grounding(
     instructor renders messages as Jinja templates whenever a context is
     passed, and an article must never be executed as a template. Yields the
     context dict, whose ``"warnings"`` list collects numbers set to unknown.
+    ``lexicon`` is the task's :class:`NumberLexicon` for number grounding.
     """
     ctx: dict[str, Any] = {
         "source": source,
         "window": window,
         "unstated_numbers": unstated_numbers,
         "warnings": [],
+        "lexicon": lexicon,
     }
     token = _CONTEXT.set(ctx)
     try:
@@ -381,14 +387,6 @@ _AR_BIG = {
     "الفين": 2000,
     "الفان": 2000,
 }
-# Nouns whose dual (-ين/-ان) means "two of them" and whose bare singular means one.
-# fmt: off
-_AR_CASUALTY_NOUNS = (
-    "قتيل", "جريح", "مصاب", "عنصر", "شخص", "طفل", "شاب", "جندي", "رجل", "امراه", "امرات",
-    "مدني", "ضابط", "اسير", "معتقل", "عسكري", "مقاتل", "سياره", "سيارت", "قيادي", "مواطن",
-    "فتاه", "طفله", "سيده", "صحفي", "موظف", "عامل",
-)
-# fmt: on
 _EN_WORDS = {
     "zero": 0,
     "no": 0,
@@ -426,13 +424,40 @@ _EN_WORDS = {
     "hundred": 100,
     "thousand": 1000,
 }
-_EN_SINGULAR = re.compile(
-    r"\b(?:a|an)\s+(?:\w+\s+)?(?:soldier|civilian|child|man|woman|fighter|member|officer|"
-    r"person|resident|commander|gunman|militant|policeman|boy|girl|journalist|adult|teenager|"
-    r"worker|employee|doctor|nurse|farmer|student|guard)\b"
-)
-_AR_ZERO = ("دون وقوع", "لا اصابات", "لم تسجل", "لم يسفر", "لم تسفر", "بلا اصابات", "عدم وقوع")
 _WORD = re.compile(r"[0-9][0-9,.]*|[\w']+")
+
+
+@dataclass(frozen=True)
+class NumberLexicon:
+    """A task's words that state a count without a number word: the domain half of number grounding.
+
+    The engine knows how Arabic and English write numbers (digits, number
+    words, "twenty-one", "ثلاثة عشر"); what else states a count depends on
+    what a task counts, so the task supplies it and grounding receives it
+    (see :func:`grounding`). The conflict task's lexicon, for example, makes
+    قتيلين ("two killed", a dual) state 2 and "a soldier" state 1.
+    """
+
+    dual_nouns: tuple[str, ...] = ()
+    """Arabic nouns (normalized, without the article) whose bare singular states 1 and whose dual
+    (``-ين``, ``-ان``, ``-تين``, ``-تان``) states 2."""
+    singular_nouns: tuple[str, ...] = ()
+    """English nouns that state 1 after "a"/"an" (one adjective may stand between)."""
+    zero_phrases: tuple[str, ...] = ()
+    """Normalized phrases that state 0 ("no injuries")."""
+    words: Mapping[str, int] = field(default_factory=dict)
+    """The task's own number words, lower case ("gross": 144 for a task that counts in gross)."""
+
+    @cached_property
+    def singular(self) -> re.Pattern[str] | None:
+        if not self.singular_nouns:
+            return None
+        nouns = "|".join(re.escape(n) for n in self.singular_nouns)
+        return re.compile(rf"\b(?:a|an)\s+(?:\w+\s+)?(?:{nouns})\b")
+
+
+NO_LEXICON = NumberLexicon()
+"""Numbers as written only: what grounding uses when a task gives no lexicon."""
 
 
 def _strip_article(word: str) -> str:
@@ -442,14 +467,21 @@ def _strip_article(word: str) -> str:
     return word
 
 
-def numbers_stated(text: str) -> set[int]:
-    """Every number the text states, in digits or Arabic/English words.
+def numbers_stated(text: str, lexicon: NumberLexicon | None = None) -> set[int]:
+    """Every number the text states, in digits or Arabic/English words (plus the task's ``lexicon``).
+
+    Without ``lexicon``, the one of the current :func:`grounding` block is
+    used (none outside one).
 
     Deliberately generous with what counts as *stated* (a dual noun like
     قتيلين states 2) and silent on vague quantities ("a number of",
     "عدد من", "dozens"): those state no number, so a count drawn from them
     is rejected and becomes unknown.
     """
+    if lexicon is None:
+        ctx = _CONTEXT.get()
+        lexicon = ctx.get("lexicon") if ctx else None
+        lexicon = lexicon if isinstance(lexicon, NumberLexicon) else NO_LEXICON
     norm = normalize(text)
     found: set[int] = set()
     words = _WORD.findall(norm)
@@ -463,6 +495,7 @@ def numbers_stated(text: str) -> set[int]:
             continue
         word = _strip_article(raw)
         value = _EN_WORDS.get(raw) or _AR_UNITS.get(word) or _AR_TENS.get(word) or _AR_BIG.get(word)
+        value = value or lexicon.words.get(raw)
         if raw in ("no", "zero", "none"):
             found.add(0)
         if value:
@@ -472,7 +505,7 @@ def numbers_stated(text: str) -> set[int]:
                 found.add(value % 10 + 10)
             if prev_unit is not None and (word in _AR_TENS or (raw in _EN_WORDS and value >= 20)):
                 found.add(prev_unit + value)
-            if value in (100, 1000) and prev_unit is not None:
+            if (value in (100, 1000) or raw in lexicon.words) and prev_unit is not None:
                 found.add(prev_unit * value)
             prev_unit = value if value < 10 else None
             continue
@@ -480,14 +513,14 @@ def numbers_stated(text: str) -> set[int]:
             found.add(prev_unit + _AR_TENS[raw[1:]])
             found.add(_AR_TENS[raw[1:]])
         prev_unit = prev_unit if raw == "و" else None
-        for noun in _AR_CASUALTY_NOUNS:
+        for noun in lexicon.dual_nouns:
             if word == noun:
                 found.add(1)
             elif word in (noun + "ين", noun + "ان", noun + "تين", noun + "تان"):
                 found.add(2)
-    if _EN_SINGULAR.search(norm):
+    if lexicon.singular is not None and lexicon.singular.search(norm):
         found.add(1)
-    if any(phrase in norm for phrase in _AR_ZERO):
+    if any(phrase in norm for phrase in lexicon.zero_phrases):
         found.add(0)
     return found
 
@@ -506,6 +539,10 @@ class GroundedRecord(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
+    number_lexicon: ClassVar[NumberLexicon | None] = None
+    """What states a count in this record's quotes when the grounding block names no task lexicon
+    (a record validated on its own, outside the engine); the task's lexicon wins inside the engine."""
+
     @model_validator(mode="after")
     def _numbers_are_stated(self, info: ValidationInfo) -> GroundedRecord:
         ctx = _context(info)
@@ -520,7 +557,8 @@ class GroundedRecord(BaseModel):
                 continue
             if stated is None:
                 quotes = " ".join(e.quote for e in iter_evidence(getattr(self, "evidence", [])))
-                stated = numbers_stated(quotes)
+                lexicon = ctx.get("lexicon") or type(self).number_lexicon
+                stated = numbers_stated(quotes, lexicon if isinstance(lexicon, NumberLexicon) else NO_LEXICON)
             if value in stated:
                 continue
             problem = f"{type(self).__name__}.{name}={value} is not stated in this record's evidence quotes"

@@ -8,16 +8,107 @@ keeps the typed records and the source text (for highlighting) beside it.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from .grounding import Evidence
+
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["DocumentResult", "Provenance", "Usage"]
+__all__ = [
+    "EXPORT_COLUMNS",
+    "VIEWS",
+    "DocumentResult",
+    "Provenance",
+    "ResultViews",
+    "Usage",
+    "iter_evidence_paths",
+    "mimebundle",
+    "record_lists",
+]
+
+
+@dataclass
+class ResultViews:
+    """How results show themselves (HTML, DataFrame), filled in by the view modules.
+
+    The views (:mod:`llm_extract.display`, :mod:`llm_extract.frames`) sit
+    above the results they show, so this module cannot import them; each
+    view module registers its functions here when it is imported, and
+    ``import llm_extract`` imports both. A result method asks for its view
+    at call time.
+    """
+
+    html: Callable[[Any], str] | None = None
+    """One :class:`DocumentResult` as an HTML fragment."""
+    batch_html: Callable[[Any], str] | None = None
+    """A batch result as an HTML fragment."""
+    page: Callable[[Any], str] | None = None
+    """A result or batch as a standalone HTML page."""
+    pandas: Callable[[Iterable[DocumentResult]], pd.DataFrame] | None = None
+    """Results as one DataFrame row per record."""
+
+    def get(self, name: str) -> Callable[..., Any]:
+        view = getattr(self, name)
+        if view is None:  # only when a view module failed to import
+            raise RuntimeError(f"llm_extract: no {name} view registered; import llm_extract.display and .frames")
+        return view  # type: ignore[no-any-return]
+
+
+VIEWS = ResultViews()
+"""The registered result views; see :class:`ResultViews`."""
+
+EXPORT_COLUMNS: dict[type[BaseModel], dict[str, str]] = {}
+"""DataFrame column names per records model, set by each :class:`~llm_extract.task.Task` (its ``columns``):
+results carry their records, not their task."""
+
+
+def record_lists(records: BaseModel) -> list[tuple[str, list[Any]]]:
+    """The record lists of a records model, in schema order (``[("incidents", [...]), ...]``)."""
+    return [(name, value) for name in type(records).model_fields if isinstance(value := getattr(records, name), list)]
+
+
+def iter_evidence_paths(obj: Any, path: str) -> Iterator[tuple[str, Evidence]]:
+    """Every :class:`Evidence` under ``obj`` with its path, depth first (like ``iter_evidence``)."""
+    if isinstance(obj, Evidence):
+        yield path, obj
+    elif isinstance(obj, BaseModel):
+        for name in type(obj).model_fields:
+            yield from iter_evidence_paths(getattr(obj, name), f"{path}.{name}" if path else name)
+    elif isinstance(obj, (list, tuple)):
+        for i, item in enumerate(obj):
+            yield from iter_evidence_paths(item, f"{path}[{i}]")
+    elif isinstance(obj, dict):
+        for key, item in obj.items():
+            yield from iter_evidence_paths(item, f"{path}[{key!r}]")
+
+
+def mimebundle(
+    plain: str,
+    html_fn: Callable[[], str],
+    include: Iterable[str] | None = None,
+    exclude: Iterable[str] | None = None,
+) -> dict[str, str]:
+    """The ``_repr_mimebundle_`` answer: HTML for notebooks, ``repr`` for consoles.
+
+    ``include``/``exclude`` are honoured as IPython passes them, and the HTML
+    is only built when it is wanted.
+    """
+    wanted = {"text/plain", "text/html"}
+    if include is not None:
+        wanted &= set(include)
+    if exclude is not None:
+        wanted -= set(exclude)
+    bundle: dict[str, str] = {}
+    if "text/plain" in wanted:
+        bundle["text/plain"] = plain
+    if "text/html" in wanted:
+        bundle["text/html"] = html_fn()
+    return bundle
 
 
 class Usage(BaseModel):
@@ -131,23 +222,17 @@ class DocumentResult:
 
     def _repr_html_(self) -> str:
         """Jupyter's HTML: the article with evidence highlighted, records as tables."""
-        from .display import render_html
-
-        return render_html(self)
+        return str(VIEWS.get("html")(self))
 
     def _repr_mimebundle_(
         self, include: Iterable[str] | None = None, exclude: Iterable[str] | None = None, **kwargs: Any
     ) -> dict[str, str]:
         """HTML for notebooks plus ``repr`` as ``text/plain`` for consoles and logs."""
-        from .display import mimebundle, render_html
-
-        return mimebundle(repr(self), lambda: render_html(self), include, exclude)
+        return mimebundle(repr(self), lambda: str(VIEWS.get("html")(self)), include, exclude)
 
     def to_html(self, *, full_page: bool = False) -> str:
         """The notebook HTML; ``full_page=True`` gives a standalone document for a file or browser."""
-        from .display import render_html, render_page
-
-        return render_page(self) if full_page else render_html(self)
+        return str(VIEWS.get("page" if full_page else "html")(self))
 
     def to_pandas(self) -> pd.DataFrame:
         """One row per record, flattened columns; see :func:`llm_extract.frames.to_pandas`.
@@ -155,6 +240,5 @@ class DocumentResult:
         Raises:
             ImportError: pandas is not installed (``pip install 'llm_extract[pandas]'``).
         """
-        from .frames import to_pandas
-
-        return to_pandas([self])
+        frame: pd.DataFrame = VIEWS.get("pandas")([self])
+        return frame

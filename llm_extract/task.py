@@ -1,16 +1,24 @@
-"""A task is a schema plus a prompt: the only place the engine meets a domain.
+"""A task is one object: the only place the engine meets a domain.
 
-The schema is named by an import spec (``"package.module:Class"``) and the
-prompt by a template name, so a user can point the config at their own
-records and wording without touching the engine. The hashes of both go into
-every cache key and every provenance record.
+A :class:`Task` holds what to extract (a Pydantic schema), how to ask for it
+(system and user templates), how to score it (an evaluation spec), what else
+states a number (a :class:`~llm_extract.grounding.NumberLexicon`) and the
+DataFrame's column names. A domain module exports one, e.g.
+``llm_extract.schemas.conflict:TASK``; the config names it with ``[task]
+name = "module:ATTR"``, and ``Extractor(task=...)`` takes one from Python.
+The hashes of the schema and prompt go into every cache key and provenance.
+
+The older keys ``[task] schema``/``prompt``/``prompt_dir`` still build a
+task; the rest is then taken from the ``TASK`` of the schema's module when it
+describes that schema.
 """
 
 from __future__ import annotations
 
 import importlib
 import json
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from functools import cached_property
 from importlib import resources
 from pathlib import Path
@@ -22,8 +30,13 @@ from pydantic import BaseModel
 from .cache import sha256_text
 from .config import TaskConfig
 from .errors import ConfigError
+from .grounding import NO_LEXICON, NumberLexicon
+from .results import EXPORT_COLUMNS
 
-__all__ = ["Task"]
+__all__ = ["BUILTIN_TASK", "Task", "load_task", "read_template"]
+
+BUILTIN_TASK = "llm_extract.schemas:TASK"
+"""The task run when the config names none (the package's own domain)."""
 
 
 def _load_schema(spec: str) -> type[BaseModel]:
@@ -38,7 +51,32 @@ def _load_schema(spec: str) -> type[BaseModel]:
     return schema
 
 
-def _read_template(cfg: TaskConfig, name: str) -> str:
+def load_task(spec: str) -> Task:
+    """The :class:`Task` named by ``"package.module:ATTR"`` (the config's ``[task] name``).
+
+    Raises:
+        ConfigError: one line naming the spec and what to fix.
+    """
+    module_name, _, attr = spec.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise ConfigError(f"task.name: cannot import {module_name!r} ({exc}); fix the module path") from None
+    task = getattr(module, attr, None)
+    if not isinstance(task, Task):
+        raise ConfigError(
+            f"task.name: {spec!r} is not an llm_extract Task (got {getattr(task, '__name__', type(task).__name__)}); "
+            f"export one, e.g. TASK = Task.define(...)"
+        )
+    return task
+
+
+def read_template(package: str, name: str) -> str:
+    """A template shipped as package data (``read_template("llm_extract.prompts", "conflict.system.j2")``)."""
+    return resources.files(package).joinpath(name).read_text(encoding="utf-8")
+
+
+def _read_template(cfg: TaskConfig, name: str, prompt: str) -> str:
     """A template from ``prompt_dir`` or, by default, from the installed package."""
     try:
         if cfg.prompt_dir is not None:
@@ -46,25 +84,76 @@ def _read_template(cfg: TaskConfig, name: str) -> str:
         return resources.files("llm_extract.prompts").joinpath(name).read_text(encoding="utf-8")
     except (FileNotFoundError, IsADirectoryError):
         raise ConfigError(
-            f"task.prompt: template {name!r} not found; provide {cfg.prompt}.system.j2 "
-            f"and {cfg.prompt}.user.j2 (in task.prompt_dir for your own)"
+            f"task.prompt: template {name!r} not found; provide {prompt}.system.j2 "
+            f"and {prompt}.user.j2 (in task.prompt_dir for your own)"
         ) from None
 
 
 @dataclass(frozen=True)
 class Task:
-    """What to extract (``schema``) and how to ask for it (``system``/``user`` templates)."""
+    """What to extract, how to ask for it, how to score it, and what states a number.
+
+    Build one with :meth:`define` in a domain module and export it (see the
+    module docstring); the engine never imports a domain by itself.
+    """
 
     name: str
     schema: type[BaseModel]
     system_source: str
     user_source: str
+    evaluation: Any = None
+    """An :class:`llm_extract.evaluation.EvaluationSpec`, or ``None`` for the default (shared evidence).
+    Typed loosely because evaluation sits above tasks; :meth:`EvaluationSpec.for_task` checks it."""
+    lexicon: NumberLexicon = NO_LEXICON
+    """What states a count besides digits and number words (the task's countable nouns)."""
+    columns: Mapping[str, str] = field(default_factory=dict)
+    """Friendlier ``to_pandas()`` column names (flattened name -> analyst name)."""
+
+    def __post_init__(self) -> None:
+        # Results carry their records, not their task: the DataFrame view finds the names here.
+        if self.columns:
+            EXPORT_COLUMNS[self.schema] = dict(self.columns)
+
+    @classmethod
+    def define(
+        cls,
+        name: str,
+        schema: type[BaseModel],
+        *,
+        system: str,
+        user: str,
+        evaluation: Any = None,
+        lexicon: NumberLexicon = NO_LEXICON,
+        columns: Mapping[str, str] | None = None,
+    ) -> Task:
+        """A task from its parts; ``system``/``user`` are Jinja template sources.
+
+        The user template gets ``text``, ``doc_id``, ``published`` and
+        ``boundary`` (a delimiter the article cannot contain); the system one
+        all but ``text``.
+        """
+        if columns is None:
+            declared = getattr(schema, "dataframe_columns", None)
+            columns = dict(declared) if isinstance(declared, dict) else {}
+        return cls(name, schema, system, user, evaluation, lexicon, dict(columns))
 
     @classmethod
     def from_config(cls, cfg: TaskConfig | None = None) -> Task:
+        """The task the config names: ``[task] name``, or the older ``schema``/``prompt`` keys."""
         cfg = cfg or TaskConfig()
-        sources = [_read_template(cfg, f"{cfg.prompt}.{part}.j2") for part in ("system", "user")]
-        return cls(cfg.prompt, _load_schema(cfg.schema_), sources[0], sources[1])
+        if cfg.name is not None:
+            return load_task(cfg.name)
+        builtin = load_task(BUILTIN_TASK)
+        if cfg.schema_ is None and cfg.prompt is None and cfg.prompt_dir is None:
+            return builtin
+        prompt = cfg.prompt or builtin.name
+        sources = [_read_template(cfg, f"{prompt}.{part}.j2", prompt) for part in ("system", "user")]
+        schema = _load_schema(cfg.schema_) if cfg.schema_ else builtin.schema
+        # The rest of the task (evaluation, lexicon, columns) comes from the schema module's TASK.
+        declared = getattr(importlib.import_module(schema.__module__), "TASK", None)
+        if isinstance(declared, Task) and declared.schema is schema:
+            return cls(prompt, schema, sources[0], sources[1], declared.evaluation, declared.lexicon, declared.columns)
+        return cls.define(prompt, schema, system=sources[0], user=sources[1])
 
     @cached_property
     def _env(self) -> jinja2.Environment:

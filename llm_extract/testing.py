@@ -346,8 +346,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--latency", type=float, default=0.0, help="seconds before every answer")
     parser.add_argument("--tokens-per-s", type=float, default=None, help="simulated generation speed")
     parser.add_argument("--fixtures", metavar="DIR", help="answer each document with its gold records")
-    parser.add_argument("--reply", default='{"incidents": [], "negotiations": [], "personnel_changes": []}')
+    parser.add_argument("--reply", default=None, help="the fixed answer (default: no records of the config's task)")
     args = parser.parse_args(argv)
+    if args.reply is None:
+        from .task import Task
+
+        args.reply = json.dumps({name: [] for name in Task.from_config().list_fields})
     fixed = Reply.raw(args.reply)
     script: Callable[[RecordedRequest], Reply] = lambda _: fixed  # noqa: E731
     if args.fixtures:

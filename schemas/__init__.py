@@ -1,5 +1,10 @@
-"""The domain's Pydantic models, installed as ``llm_extract.schemas``.
+"""The domain's tasks, installed as ``llm_extract.schemas``.
 
-The engine reaches these only through a task spec string such as
-``"llm_extract.schemas.conflict:ConflictRecords"``; it never imports them.
+The engine reaches them only through a task spec string (``[task] name``);
+it never imports them. ``TASK`` is the built-in task, run when the config
+names none.
 """
+
+from .conflict import TASK
+
+__all__ = ["TASK"]

@@ -1,8 +1,8 @@
 """Conflict-event records: incidents, negotiations and personnel changes.
 
-This module is the built-in *task schema* of llm_extract (the engine never
-imports it by name; the config's ``[task] schema`` points at it). Field
-choices follow ``docs/domain.md``:
+This module is the built-in *task* of llm_extract, exported as :data:`TASK`
+(the engine never imports it by name; ``[task] name`` points at it, and it is
+the default). Field choices follow ``docs/domain.md``:
 
 * every record and every claim carries verbatim evidence, grounded by the engine;
 * counts are :data:`~llm_extract.grounding.Count`: ``None`` is *unknown*
@@ -19,23 +19,16 @@ from typing import Annotated, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from llm_extract.evaluation import (
-    Aligned,
-    All,
-    Claims,
-    Date,
-    EvaluationSpec,
-    Exact,
-    Names,
-    Quotes,
-    RecordSpec,
-    SetOf,
-)
-from llm_extract.evaluation import Text as TextMatch
-from llm_extract.grounding import Count, Evidence, GroundedRecord
+from llm_extract.evaluation.comparators import Aligned, All, Claims, Date, Exact, Names, Quotes, SetOf
+from llm_extract.evaluation.comparators import Text as TextMatch
+from llm_extract.evaluation.spec import EvaluationSpec, RecordSpec
+from llm_extract.grounding import Count, Evidence, GroundedRecord, NumberLexicon
+from llm_extract.task import Task, read_template
 
 __all__ = [
     "EVALUATION",
+    "LEXICON",
+    "TASK",
     "Actor",
     "ActorType",
     "Casualties",
@@ -62,6 +55,28 @@ EvidenceList = Annotated[
     list[Evidence],
     Field(min_length=1, max_length=4, description="Verbatim quotes from the article that support this."),
 ]
+
+
+
+# --- number grounding: what states a count in these articles ----------------------------------
+
+# fmt: off
+LEXICON = NumberLexicon(
+    # Nouns whose dual (-ين/-ان) means "two of them" and whose bare singular means one.
+    dual_nouns=(
+        "قتيل", "جريح", "مصاب", "عنصر", "شخص", "طفل", "شاب", "جندي", "رجل", "امراه", "امرات",
+        "مدني", "ضابط", "اسير", "معتقل", "عسكري", "مقاتل", "سياره", "سيارت", "قيادي", "مواطن",
+        "فتاه", "طفله", "سيده", "صحفي", "موظف", "عامل",
+    ),
+    singular_nouns=(
+        "soldier", "civilian", "child", "man", "woman", "fighter", "member", "officer",
+        "person", "resident", "commander", "gunman", "militant", "policeman", "boy", "girl", "journalist",
+        "adult", "teenager", "worker", "employee", "doctor", "nurse", "farmer", "student", "guard",
+    ),
+    zero_phrases=("دون وقوع", "لا اصابات", "لم تسجل", "لم يسفر", "لم تسفر", "بلا اصابات", "عدم وقوع"),
+)
+# fmt: on
+"""Casualty nouns and "no casualties" phrases, for grounding counts (``قتيلين`` states 2)."""
 
 
 class _Model(BaseModel):
@@ -171,12 +186,16 @@ class Casualties(GroundedRecord):
     released: Count = None
     evidence: EvidenceList
 
+    number_lexicon: ClassVar[NumberLexicon | None] = LEXICON
+
 
 class MaterialLoss(GroundedRecord):
     description: Short = Field(description="What was lost, in English, e.g. 'military vehicles disabled'.")
     side: Short | None = None
     quantity: Count = None
     evidence: EvidenceList
+
+    number_lexicon: ClassVar[NumberLexicon | None] = LEXICON
 
 
 class Incident(_Model):
@@ -388,3 +407,15 @@ EVALUATION = EvaluationSpec(
     }
 )
 """How ``llm-extract eval`` matches and scores these records (see :mod:`llm_extract.evaluation`)."""
+
+
+TASK = Task.define(
+    "conflict",
+    ConflictRecords,
+    system=read_template("llm_extract.prompts", "conflict.system.j2"),
+    user=read_template("llm_extract.prompts", "conflict.user.j2"),
+    evaluation=EVALUATION,
+    lexicon=LEXICON,
+)
+"""The built-in task: these records, the ``conflict`` prompt, :data:`EVALUATION`, :data:`LEXICON`,
+and ``ConflictRecords.dataframe_columns`` as the DataFrame's column names."""

@@ -139,6 +139,14 @@ def sha256_of(path: Path) -> str:
 
 
 @pytest.mark.embedded
+def test_weights_go_in_the_cache_dir_the_config_names(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("LLM_EXTRACT_CACHE_DIR")  # only the config says where the cache is
+    configured = tmp_path / "configured-cache"
+    with Extractor.from_config(write_task_config(tmp_path, configured)) as ex:
+        assert ex.backend.path == configured / "models" / f"{TINY}.gguf"  # type: ignore[attr-defined]
+
+
+@pytest.mark.embedded
 def test_packaged_model_returns_schema_valid_grounded_records_through_the_extractor(
     tiny_model: None, tmp_path: Path, cache_dir: Path
 ) -> None:
@@ -461,9 +469,9 @@ def test_unstated_number_becomes_unknown_with_a_warning_when_reasks_ran_out() ->
 
 def sample(answer: str) -> tuple[bool, str | None]:
     """Feed ``answer`` to a repeat watch a few bytes at a time, as tokens arrive."""
-    from llm_extract.backends.embedded import _RepeatWatch
+    from llm_extract.backends.embedded import RepeatWatch
 
-    watch = _RepeatWatch()
+    watch = RepeatWatch()
     data = answer.encode("utf-8")
     for at in range(0, len(data), 3):
         if watch.feed(data[at : at + 3]):

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+import inspect
+import os
 import weakref
 from collections.abc import Callable
 from typing import Any, Generic, Protocol, TypeVar
@@ -53,14 +55,25 @@ class Backend(Protocol):
 
 
 def register_backend(kind: str, target: str) -> None:
-    """Map a ``kind`` to ``"module:Class"``; the class takes ``(name, config)``."""
+    """Map a ``kind`` to ``"module:Class"``; the class takes ``(name, config)`` and any :data:`SETTINGS` it wants."""
     _REGISTRY[kind] = target
 
 
-def create_backend(name: str, config: BackendConfig) -> Backend:
+SETTINGS = ("cache_dir",)
+"""Engine settings a backend class may take as keyword arguments (the ``[cache] dir``, for its model files)."""
+
+
+def create_backend(name: str, config: BackendConfig, *, cache_dir: str | os.PathLike[str] | None = None) -> Backend:
+    """The backend of ``config.kind``, given the settings its class takes (see :data:`SETTINGS`).
+
+    A class that does not take a setting (an HTTP client has no use for the
+    cache dir) is not handed it.
+    """
     module_name, _, attr = _REGISTRY[config.kind].partition(":")
     cls = getattr(importlib.import_module(module_name), attr)
-    backend: Backend = cls(name, config)
+    settings = {"cache_dir": cache_dir}
+    accepted = inspect.signature(cls).parameters
+    backend: Backend = cls(name, config, **{k: v for k, v in settings.items() if k in accepted and v is not None})
     return backend
 
 

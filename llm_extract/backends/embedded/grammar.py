@@ -1,0 +1,216 @@
+"""From the answer's JSON schema to a llama.cpp grammar, and the one-list-per-step schemas."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from ...grounding import Evidence
+
+if TYPE_CHECKING:
+    pass
+
+
+# --- requests ----------------------------------------------------------------------------
+
+_SCHEMA_MARKER = "json_schema:"
+"""Instructor's JSON and MD_JSON modes put the schema in the system prompt after this."""
+
+
+def _schema_in_messages(messages: Sequence[Mapping[str, Any]]) -> dict[str, Any] | None:
+    """The JSON schema instructor wrote into the system prompt (JSON / MD_JSON modes), if any.
+
+    Only system messages are searched: the article is user content, and an
+    article must not be able to choose the grammar its own answer follows.
+    """
+    decoder = json.JSONDecoder()
+    for message in messages:
+        content = message.get("content")
+        if message.get("role") != "system" or not isinstance(content, str):
+            continue
+        at = content.find(_SCHEMA_MARKER)
+        brace = content.find("{", at) if at >= 0 else -1
+        if brace < 0:
+            continue
+        try:
+            schema, _ = decoder.raw_decode(content, brace)
+        except json.JSONDecodeError:
+            continue
+        if isinstance(schema, dict):
+            return schema
+    return None
+
+
+def answer_schema(request: Mapping[str, Any]) -> tuple[dict[str, Any] | None, str | None]:
+    """The schema the answer must follow, and the tool name when instructor asked for a tool call.
+
+    Covers every shape instructor sends: ``response_format`` of type
+    ``json_schema`` (JSON_SCHEMA mode), ``json_object`` with the schema in
+    the prompt (JSON mode), no format and the schema in the prompt (MD_JSON),
+    and a forced tool (TOOLS mode).
+    """
+    tools = request.get("tools")
+    if tools:
+        choice = request.get("tool_choice")
+        name = choice.get("function", {}).get("name") if isinstance(choice, dict) else None
+        for tool in tools:
+            function = tool.get("function", {})
+            if name is None or function.get("name") == name:
+                return dict(function.get("parameters") or {}), str(function.get("name"))
+    fmt = request.get("response_format")
+    if isinstance(fmt, Mapping):
+        if fmt.get("type") == "json_schema":
+            schema = (fmt.get("json_schema") or {}).get("schema")
+            return (dict(schema) if isinstance(schema, Mapping) else None), None
+        if fmt.get("type") == "json_object" and isinstance(fmt.get("schema"), Mapping):
+            return dict(fmt["schema"]), None
+    return _schema_in_messages(request.get("messages") or ()), None
+
+
+GRAMMAR_VERSION = 4
+"""Bumped whenever the way answers are constrained changes, so cached answers are not reused."""
+
+SPACE_RULE = re.compile(r'^space ::= " "\?$', re.MULTILINE)
+PRETTY_SPACE = r'space ::= | " " | "\n" [ \t]{0,20}'
+"""Whitespace the grammar allows between JSON tokens: a newline and indentation too.
+
+llama-cpp-python's converter allows at most one space, so a model that
+writes JSON the way it was trained to (``[`` newline, indent, ``{``) finds
+its preferred tokens masked, and the likeliest token left is often the
+``]`` that closes an empty list: the model "finds nothing". Allowing pretty
+whitespace costs a few tokens and keeps its own habits available.
+"""
+
+LOOSE_CHAR = 'char ::= [^"\\\\] |'
+JSON_CHAR = 'char ::= [^"\\\\\\x7F\\x00-\\x1F] |'
+"""A string character as JSON defines it: llama-cpp-python's rule lets raw newlines and
+other control characters into strings, which no JSON parser accepts, so a model that
+breaks a long quote across lines would fail validation and waste a re-ask."""
+
+_QUOTE_FIELD = "quote"
+QUOTE_MARKER = "llm-extract-verbatim-quote"
+QUOTE_RULE = "verbatim-quote"
+ARTICLE_GRAMMARS = 8
+"""Grammars built for one article's passages that stay compiled (the steps of a document reuse them)."""
+
+
+def gbnf_literal(text: str) -> str:
+    """``text`` as a GBNF string literal."""
+    escaped = text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\r", "\\r")
+    return f'"{escaped}"'
+
+
+def verbatim_quote_rule(passages: Sequence[str]) -> str:
+    """A rule matching exactly the JSON strings of ``passages``.
+
+    Why: a 1.5B model copies a sentence almost right ("في 15 آذار" for "في 15
+    من آذار"), grounding rightly rejects it, and a re-ask at temperature 0
+    writes the same thing again. Offering only the article's sentences and
+    clauses makes a paraphrased quote impossible to sample; grounding still
+    checks every quote as for any backend.
+    """
+    options = " | ".join(gbnf_literal(json.dumps(p, ensure_ascii=False)) for p in passages)
+    return f"{QUOTE_RULE} ::= ( {options} )"
+
+
+_CLASS_ESCAPES = {"d": "0-9", "w": "a-zA-Z0-9_", "s": " \\t\\n\\r"}
+
+
+def _gbnf_pattern(pattern: str) -> str:
+    r"""``pattern`` with ``\d``, ``\w``, ``\s`` spelled as character classes.
+
+    llama-cpp-python's schema converter copies these escapes into the grammar
+    verbatim, and llama.cpp's grammar parser rejects them (``\d{4}`` becomes
+    an unparseable literal), so they are expanded before conversion.
+    """
+    out: list[str] = []
+    in_class = False
+    i = 0
+    while i < len(pattern):
+        c = pattern[i]
+        if c == "\\" and i + 1 < len(pattern):
+            nxt = pattern[i + 1]
+            if nxt in _CLASS_ESCAPES:
+                body = _CLASS_ESCAPES[nxt]
+                out.append(body if in_class else f"[{body}]")
+            else:
+                out.append(pattern[i : i + 2])
+            i += 2
+            continue
+        if c == "[" and not in_class:
+            in_class = True
+        elif c == "]" and in_class:
+            in_class = False
+        out.append(c)
+        i += 1
+    return "".join(out)
+
+
+def grammar_schema(node: Any, max_items: int | None, quote_marker: str | None = None) -> Any:
+    """A copy of a JSON schema for the grammar: patterns llama.cpp accepts, lists capped.
+
+    The cap only ever tightens the schema (an answer that fits the grammar
+    still validates). Small models at temperature 0 tend to repeat a record
+    until the token budget runs out; a list that cannot grow past
+    ``max_items`` ends the loop and bounds the time an answer can take.
+    With ``quote_marker``, the quote of every evidence object becomes that
+    constant, for :meth:`EmbeddedBackend._grammar` to replace by the article's passages.
+    """
+    if isinstance(node, list):
+        return [grammar_schema(v, max_items, quote_marker) for v in node]
+    if not isinstance(node, dict):
+        return node
+    out = {
+        k: _gbnf_pattern(v) if k == "pattern" and isinstance(v, str) else grammar_schema(v, max_items, quote_marker)
+        for k, v in node.items()
+    }
+    props = out.get("properties")
+    if quote_marker is not None and out.get("title") == Evidence.__name__ and isinstance(props, dict):
+        out["properties"] = {**props, _QUOTE_FIELD: {"const": quote_marker}}
+    if max_items is not None and out.get("type") == "array":
+        cap = max(max_items, int(out.get("minItems", 0)))
+        out["maxItems"] = min(int(out.get("maxItems", cap)), cap)
+    return out
+
+
+def schema_key(schema: dict[str, Any] | None) -> str:
+    return json.dumps(schema, sort_keys=True, ensure_ascii=False) if schema is not None else ""
+
+
+def list_properties(schema: dict[str, Any] | None) -> list[tuple[str, str]]:
+    """The top-level record lists of an answer schema, with what each holds, in schema order.
+
+    The description comes from the schema (the item model's docstring), so
+    the step prompts stay domain-free.
+    """
+    if not schema or schema.get("type") != "object":
+        return []
+    defs = schema.get("$defs", {})
+    lists: list[tuple[str, str]] = []
+    for name, prop in (schema.get("properties") or {}).items():
+        if not isinstance(prop, dict) or prop.get("type") != "array":
+            continue
+        items = prop.get("items") or {}
+        ref = items.get("$ref", "") if isinstance(items, dict) else ""
+        target = defs.get(ref.rsplit("/", 1)[-1], {}) if ref else items
+        about = str(prop.get("description") or (target or {}).get("description") or "").strip()
+        lists.append((name, about.splitlines()[0] if about else ""))
+    return lists
+
+
+def step_schema(schema: dict[str, Any], name: str) -> dict[str, Any]:
+    """``schema`` reduced to the one list property ``name`` (required, so the answer is explicit)."""
+    return {**schema, "properties": {name: schema["properties"][name]}, "required": [name]}
+
+
+def step_message(name: str, about: str) -> dict[str, str]:
+    """The one line that turns the shared prompt into one step.
+
+    Deliberately neutral: a first version added "use an empty list if the
+    article reports none", and the 1.5B model then answered every list of
+    the seed article with an empty one (README, "The embedded model").
+    """
+    what = f" ({about.rstrip('.')})" if about else ""
+    return {"role": "user", "content": f'Now write only "{name}"{what}, following the rules above.'}
