@@ -144,6 +144,16 @@ async def _all_or_none(coros: Iterable[Coroutine[Any, Any, T]]) -> list[T]:
         await asyncio.gather(*tasks, return_exceptions=True)
 
 
+def _names_a_file(text: str) -> bool:
+    """A short, one-line string that is the path of an existing file (not article text)."""
+    if len(text) > 1024 or "\n" in text or not text.strip():
+        return False
+    try:
+        return Path(text).is_file()
+    except OSError:  # a name too long for the file system, say
+        return False
+
+
 def _spans(record: BaseModel) -> list[tuple[int, int]]:
     return [(e.start, e.end) for e in iter_evidence(record) if e.start is not None and e.end is not None]
 
@@ -220,7 +230,10 @@ class Extractor:
     ) -> DocumentResult:
         """Extract records from article text, a file path or a :class:`Document`.
 
-        A ``str`` is article text; pass a ``pathlib.Path`` for a file.
+        A ``str`` is article text, except that a one-line string naming an
+        existing file is read as that file (logged at INFO): an article is
+        never a bare file name, and treating one as text would quietly give
+        no records. A ``pathlib.Path`` is always a file.
 
         Args:
             doc_id: id for the result; defaults to the file name or a text hash.
@@ -256,7 +269,7 @@ class Extractor:
         published: dt.date | str | None = None,
         refresh: bool = False,
         progress: bool = True,
-        out: TextIO | None = None,
+        out: TextIO | str | os.PathLike[str] | None = None,
         errors_path: str | os.PathLike[str] | None = None,
     ) -> BatchResult:
         """Extract a corpus concurrently, in order, with a progress bar; failures never stop it.
@@ -268,7 +281,8 @@ class Extractor:
             published: publication date of text files and texts (JSONL lines carry their own).
             refresh: skip cache lookups (results are still stored).
             progress: a ``tqdm.auto`` bar on stderr (a widget in notebooks).
-            out: also write each result as a JSON line here, in input order.
+            out: also write each result as a JSON line here, in input order: an open
+                text file, or a path (created or replaced, like ``errors_path``).
             errors_path: write failed documents (id, error, reason) as JSON lines here.
 
         Returns:
@@ -288,13 +302,18 @@ class Extractor:
         published: dt.date | str | None = None,
         refresh: bool = False,
         progress: bool = True,
-        out: TextIO | None = None,
+        out: TextIO | str | os.PathLike[str] | None = None,
         errors_path: str | os.PathLike[str] | None = None,
     ) -> BatchResult:
         """Async :meth:`extract_many`."""
         from .batch import arun_batch, documents_from  # batch imports this module
 
-        docs = documents_from(sources, published=parse_published(published))
+        docs = list(documents_from(sources, published=parse_published(published)))
+        if isinstance(out, (str, os.PathLike)):
+            with open(out, "w", encoding="utf-8") as file:
+                return await arun_batch(
+                    self, docs, out=file, refresh=refresh, progress=progress, errors_path=errors_path
+                )
         return await arun_batch(self, docs, out=out, refresh=refresh, progress=progress, errors_path=errors_path)
 
     def close(self) -> None:
@@ -330,6 +349,9 @@ class Extractor:
             return read_document(Path(source), doc_id=doc_id, published=date)
         if not isinstance(source, str):
             raise InputError(f"expected article text, a path or a Document, got {type(source).__name__}")
+        if _names_a_file(source):
+            log.info("%s: the string names a file, so the file is read", source)
+            return read_document(Path(source), doc_id=doc_id, published=date)
         return Document(id=doc_id or f"text-{sha256_text(source)[:12]}", text=source, published=date)
 
     def cache_key(self, doc: Document) -> str:
@@ -364,6 +386,8 @@ class Extractor:
             log.warning("%s: cached result no longer validates, extracting again (%s)", doc.id, type(exc).__name__)
             return None
         result.provenance.cache_hit = True
+        # where the article came from is not part of the answer (nor of the key): this input's says
+        result.provenance.source, result.provenance.url = doc.source, doc.url
         return result
 
     async def aextract_document(
@@ -403,6 +427,8 @@ class Extractor:
             doc_id=doc.id,
             text_sha256=sha256_text(doc.text),
             published=doc.published,
+            source=doc.source,
+            url=doc.url,
             backend=self.backend_name,
             backend_kind=cfg.kind,
             model=cfg.model,

@@ -52,6 +52,10 @@ class Provenance(BaseModel):
     doc_id: str
     text_sha256: str
     published: str | None = None
+    source: str | None = None
+    """The publisher given with the input (JSONL/CSV ``source``), for citing; not sent to the model."""
+    url: str | None = None
+    """The article's address given with the input (JSONL/CSV ``url``)."""
     backend: str
     backend_kind: str
     model: str
@@ -149,12 +153,20 @@ class DocumentResult:
 
         return render_page(self) if full_page else render_html(self)
 
-    def to_pandas(self) -> pd.DataFrame:
+    def to_pandas(
+        self, record_type: str | None = None, *, columns: str | None = None, acled: bool = False
+    ) -> pd.DataFrame:
         """One row per record, flattened columns; see :func:`llm_extract.frames.to_pandas`.
+
+        Args:
+            record_type: one record list, e.g. ``"incidents"``: its rows and its columns only.
+            columns: a form the task defines, e.g. ``"acled"`` (see :mod:`llm_extract.export`).
+            acled: the same as ``columns="acled"``.
 
         Raises:
             ImportError: pandas is not installed (``pip install 'llm_extract[pandas]'``).
+            ValueError: an unknown record type or form.
         """
-        from .frames import to_pandas
+        from .export import to_frame
 
-        return to_pandas([self])
+        return to_frame([self], record_type, "acled" if acled else columns)

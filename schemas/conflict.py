@@ -15,7 +15,7 @@ choices follow ``docs/domain.md``:
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated, ClassVar
+from typing import Annotated, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -388,3 +388,17 @@ EVALUATION = EvaluationSpec(
     }
 )
 """How ``llm-extract eval`` matches and scores these records (see :mod:`llm_extract.evaluation`)."""
+
+
+# --- exports: named frames of these records (read by llm_extract.export as EXPORTS) ---------
+
+
+def _acled(results: list[Any]) -> Any:
+    """ACLED's columns for the incidents; see :mod:`llm_extract.schemas.acled`."""
+    from llm_extract.schemas.acled import acled_frame
+
+    return acled_frame(results)
+
+
+EXPORTS = {"acled": _acled}
+"""Forms for ``to_pandas(columns=...)`` and ``llm-extract export --columns``; ``acled=True`` is ``"acled"``."""
