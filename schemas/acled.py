@@ -44,7 +44,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import TYPE_CHECKING, Any
 
 from llm_extract.schemas.conflict import Actor, ActorType, DatePrecision, Incident
@@ -136,7 +136,7 @@ def _gazetteer() -> tuple[dict[str, dict[str, Any]], dict[str, list[dict[str, An
     return countries, by_country
 
 
-@lru_cache(maxsize=None)
+@cache
 def _places(code: str) -> dict[str, list[dict[str, Any]]]:
     """One country's places by folded name and alternate name (built when first needed: folding every
     alternate name of the world takes a minute, one country's a moment)."""

@@ -305,3 +305,11 @@ def test_extract_out_suffix_picks_the_format_and_a_mismatch_is_exit_2(
     assert next(csv.DictReader((tmp_path / "a.csv").open(encoding="utf-8")))["iso"] == "760"
     assert bad.returncode == 2 and "does not match format csv" in bad.stderr
     assert len(server.requests) == 1  # the refused run sent nothing
+
+
+def test_extract_format_other_than_jsonl_without_out_is_exit_2(server: ChatServer, config_path: Path) -> None:
+    proc = run_cli("extract", str(SEED), "--config", str(config_path), "--format", "parquet")
+
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == "llm-extract: error: --format parquet writes a file: give --out"
+    assert server.requests == []
