@@ -217,6 +217,8 @@ def _output_format(args: argparse.Namespace) -> str | None:
         if args.out is None:
             if args.format not in (None, "jsonl"):
                 raise ValueError(f"--format {args.format} writes a file: give --out")
+            if args.acled:
+                raise ValueError("--acled writes a file: give --out (.csv, .parquet, .geojson or .jsonl)")
             return "jsonl"
         return format_of(args.out, args.format)
     except ValueError as exc:
@@ -258,7 +260,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 from .commands import dry_run
 
                 return dry_run(args)
-            if fmt != "jsonl":
+            if fmt != "jsonl" or args.acled:
                 return _extract_to_frame(args, fmt)
             if args.out:
                 with open(args.out, "w", encoding="utf-8") as out:

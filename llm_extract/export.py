@@ -234,6 +234,7 @@ def read_results(
     """
     from pydantic import ValidationError
 
+    from .cache import sha256_text
     from .documents import Document
     from .errors import InputError
     from .grounding import SourceText, grounding
@@ -257,6 +258,11 @@ def read_results(
             if texts is not None and not text:
                 raise InputError(f"{where}: no article given for doc_id {data.get('doc_id')!r}")
             if text:
+                if sha256_text(text) != data["provenance"]["text_sha256"]:
+                    raise InputError(
+                        f"{where}: the article given for doc_id {data['doc_id']!r} is not the text "
+                        "these results were extracted from"
+                    )
                 Document(id=str(data["doc_id"]), text=text)
                 with grounding(SourceText(text)):
                     results.append(DocumentResult.from_dict(data, schema, text))

@@ -313,3 +313,13 @@ def test_extract_format_other_than_jsonl_without_out_is_exit_2(server: ChatServe
     assert proc.returncode == 2
     assert proc.stderr.strip() == "llm-extract: error: --format parquet writes a file: give --out"
     assert server.requests == []
+
+
+def test_extract_acled_to_jsonl_writes_acled_rows(server: ChatServer, config_path: Path, tmp_path: Path) -> None:
+    server.push(Reply.records(seed_reply()))
+
+    proc = run_cli("extract", str(SEED), "--config", str(config_path), "--acled", "--out", str(tmp_path / "a.jsonl"))
+
+    assert proc.returncode == 0, proc.stderr
+    [row] = [json.loads(line) for line in (tmp_path / "a.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert (row["event_date"], row["iso"], row["fatalities"]) == ("2022-03-15", 760, 7)

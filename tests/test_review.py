@@ -158,3 +158,19 @@ def test_review_command_round_trip_writes_corrected_results_and_fixtures(
     corrected = json.loads((tmp_path / "corrected.jsonl").read_text(encoding="utf-8"))
     assert corrected["personnel_changes"] == [] and len(corrected["incidents"]) == 1
     assert [f.doc_id for f in load_fixtures(tmp_path / "gold")] == ["enab-baladi-558021.ar"]
+
+
+def test_review_refuses_an_article_that_is_not_the_text_the_results_came_from(
+    result: DocumentResult, tmp_path: Path
+) -> None:
+    results = tmp_path / "results.jsonl"
+    results.write_text(result.to_json() + "\n", encoding="utf-8")
+    articles = tmp_path / "articles"
+    articles.mkdir()
+    (articles / "enab-baladi-558021.ar.txt").write_text(ARTICLE + "\nA later edit.", encoding="utf-8")
+
+    proc = run_cli("review", str(results), "--articles", str(articles), "--out", str(tmp_path / "review.csv"))
+
+    assert proc.returncode == 1
+    assert "is not the text these results were extracted from" in proc.stderr
+    assert not (tmp_path / "review.csv").exists()
