@@ -239,7 +239,8 @@ def test_a_suffix_that_names_another_format_is_refused_before_anything_is_writte
 
     with pytest.raises(ValueError, match=r"out\.csv: the suffix '\.csv' does not match format parquet"):
         export([result], tmp_path / "out.csv", format="parquet")
-    assert list(tmp_path.iterdir()) == []
+    assert not (tmp_path / "out.csv").exists()
+    assert not list(tmp_path.glob(".out.csv.*"))  # nor a temporary file
 
 
 # -- the command line --------------------------------------------------------------------------
