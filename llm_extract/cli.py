@@ -82,7 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
         choices=list(FORMATS),
         help="output format (default: from the --out suffix, else jsonl); csv/parquet/geojson need --out",
     )
-    ex.add_argument("--acled", action="store_true", help="with --format: ACLED's columns for the incidents")
+    ex.add_argument("--acled", action="store_true", help="write ACLED's columns for the incidents (needs --out)")
     ex.add_argument("--text-column", metavar="NAME", help="read .csv inputs as one article per row, text in NAME")
     ex.add_argument("--id-column", metavar="NAME", help="with --text-column: the document ids are in NAME")
     ex.add_argument(
@@ -220,7 +220,10 @@ def _output_format(args: argparse.Namespace) -> str | None:
             if args.acled:
                 raise ValueError("--acled writes a file: give --out (.csv, .parquet, .geojson or .jsonl)")
             return "jsonl"
-        return format_of(args.out, args.format)
+        fmt = format_of(args.out, args.format)
+        if fmt == "geojson" and not args.acled:  # found out before the run, not after it
+            raise ValueError("geojson needs coordinates: add --acled")
+        return fmt
     except ValueError as exc:
         print(f"llm-extract: error: {exc}", file=sys.stderr)
         return None

@@ -324,3 +324,13 @@ def test_extract_acled_to_jsonl_writes_acled_rows(server: ChatServer, config_pat
     assert proc.returncode == 0, proc.stderr
     [row] = [json.loads(line) for line in (tmp_path / "a.jsonl").read_text(encoding="utf-8").splitlines()]
     assert (row["event_date"], row["iso"], row["fatalities"]) == ("2022-03-15", 760, 7)
+
+
+def test_extract_to_geojson_without_acled_is_refused_before_the_run(
+    server: ChatServer, config_path: Path, tmp_path: Path
+) -> None:
+    proc = run_cli("extract", str(SEED), "--config", str(config_path), "--out", str(tmp_path / "a.geojson"))
+
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == "llm-extract: error: geojson needs coordinates: add --acled"
+    assert server.requests == []
