@@ -143,6 +143,9 @@ def read_document(
         InputError: missing, a directory, unreadable, binary, not UTF-8, or empty.
     """
     p = Path(path)
+    if p.suffix.lower() in (".csv", ".json"):  # a table or an object is rarely one article
+        hint = "--text-column to read one article per row" if p.suffix.lower() == ".csv" else ".jsonl"
+        log.warning("%s: a %s file is read as one article; use %s", p, p.suffix.lower(), hint)
     try:
         data = p.read_bytes()
     except FileNotFoundError:
@@ -193,9 +196,6 @@ def iter_documents(
         elif p.suffix == ".jsonl":
             yield from _iter_jsonl(p)
         else:
-            if p.suffix.lower() in (".csv", ".json"):
-                hint = "--text-column to read one article per row" if p.suffix.lower() == ".csv" else ".jsonl"
-                log.warning("%s: a %s file is read as one article; use %s", p, p.suffix.lower(), hint)
             yield _try_read(p, published)
 
 

@@ -73,3 +73,15 @@ def test_batch_result_writes_jsonl_and_html(
     assert json.loads(text.splitlines()[0])["incidents"][0]["event_type"] == "Battles"
     assert page.startswith("<!DOCTYPE html>") and "جاسم" in page
     assert "<!DOCTYPE" not in batch.to_html()
+
+
+def test_a_csv_path_given_as_one_article_logs_a_warning(
+    server: ChatServer, make_extractor: Callable[..., Extractor], tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    server.push(Reply.records({"incidents": []}))
+    (tmp_path / "a.csv").write_text("id,text\n1,Clashes were reported in the town.\n", encoding="utf-8")
+
+    with caplog.at_level(logging.WARNING, logger="llm_extract"):
+        make_extractor().extract(tmp_path / "a.csv")
+
+    assert "a.csv: a .csv file is read as one article" in caplog.text
