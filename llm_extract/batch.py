@@ -27,6 +27,7 @@ import asyncio
 import json
 import logging
 import os
+import sys
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -219,10 +220,23 @@ class BatchResult:
         """Jupyter's HTML: summary, a row per document, failures, each document's highlights."""
         return str(VIEWS.get("batch_html")(self))
 
-    def to_pandas(self) -> pd.DataFrame:
-        """One row per record of every document; see :func:`llm_extract.frames.to_pandas`."""
-        frame: pd.DataFrame = VIEWS.get("pandas")(self.results)
+    def to_pandas(
+        self, record_type: str | None = None, *, columns: str | None = None, acled: bool = False
+    ) -> pd.DataFrame:
+        """One row per record of every document; arguments as :meth:`DocumentResult.to_pandas`."""
+        frame: pd.DataFrame = VIEWS.get("frame")(self.results, record_type, "acled" if acled else columns)
         return frame
+
+    def to_jsonl(self, path: str | os.PathLike[str] | None = None) -> str:
+        """The results as JSON lines (the ``extract`` output), returned and, with ``path``, written there."""
+        text = "".join(r.to_json() + "\n" for r in self.results)
+        if path is not None:
+            Path(path).write_text(text, encoding="utf-8")
+        return text
+
+    def to_html(self, *, full_page: bool = False) -> str:
+        """The notebook HTML (summary, documents, failures, highlights); ``full_page`` for a file or browser."""
+        return str(VIEWS.get("page" if full_page else "batch_html")(self))
 
 
 def as_document(
@@ -239,16 +253,35 @@ def as_document(
         return read_document(Path(source), doc_id=doc_id, published=date)
     if not isinstance(source, str):
         raise InputError(f"expected article text, a path or a Document, got {type(source).__name__}")
+    if _names_a_file(source):
+        log.info("%s: the string names a file, so the file is read", source)
+        return read_document(Path(source), doc_id=doc_id, published=date)
     return Document(id=doc_id or f"text-{sha256_text(source)[:12]}", text=source, published=date)
 
 
+def _names_a_file(text: str) -> bool:
+    """A short, one-line string that is the path of an existing file (not article text)."""
+    if len(text) > 1024 or "\n" in text or not text.strip():
+        return False
+    try:
+        return Path(text).is_file()
+    except OSError:  # a name too long for the file system, say
+        return False
+
+
 def documents_from(
-    sources: Source | Iterable[Source], *, published: str | None = None, text_is_path: bool = False
+    sources: Source | Iterable[Source],
+    *,
+    published: str | None = None,
+    text_is_path: bool = False,
+    text_column: str | None = None,
+    id_column: str | None = None,
 ) -> Iterator[Document | InputError]:
     """Expand sources into documents, in order; unreadable ones come out as their ``InputError``.
 
     A path may be a text file, a directory of ``*.txt`` (sorted by name) or a
-    ``.jsonl`` of ``{"id", "text", "published"?}``. A ``str`` is article text,
+    ``.jsonl`` of ``{"id", "text", "published"?, "source"?, "url"?}``, or a
+    ``.csv`` with ``text_column`` (see :func:`~llm_extract.documents.iter_documents`). A ``str`` is article text,
     as in :meth:`Extractor.extract`, unless ``text_is_path`` (the CLI's case).
     """
     if isinstance(sources, (str, os.PathLike, Document)):
@@ -259,7 +292,9 @@ def documents_from(
         if isinstance(source, Document):
             yield source
         elif isinstance(source, os.PathLike) or text_is_path:
-            yield from iter_documents([Path(source)], published=published)
+            yield from iter_documents(
+                [Path(source)], published=published, text_column=text_column, id_column=id_column
+            )
         else:
             try:
                 yield as_document(source, published=published)
@@ -272,11 +307,28 @@ def _input_id(error: InputError) -> str:
     return str(error).split(": ", 1)[0]
 
 
+def _interactive(stream: Any) -> bool:
+    """A terminal, or a Jupyter kernel's stream (where ``tqdm.auto`` draws a widget)."""
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty()) or type(stream).__module__.startswith("ipykernel")
+
+
 class _Progress:
-    """The stderr bar: documents (with ETA), records, cache hits, failures, tokens."""
+    """Progress on stderr: documents (with ETA), records, cache hits, failures, tokens.
+
+    A terminal or notebook gets the ``tqdm.auto`` bar; anything else (a log
+    file, a pipe, CI) gets one plain line per finished document in the same
+    words, since carriage-return frames turn a log into one unreadable line.
+    """
 
     def __init__(self, total: int, enabled: bool) -> None:
-        self._bar = tqdm(total=total, unit="doc", desc="extract", disable=not enabled, dynamic_ncols=True)
+        self._plain = enabled and not _interactive(sys.stderr)
+        self._bar = tqdm(
+            total=total, unit="doc", desc="extract", disable=not enabled or self._plain, dynamic_ncols=True
+        )
+        self._total = total
+        self._done = 0
+        self._started = time.perf_counter()
 
     def update(self, summary: BatchSummary) -> None:
         counts = {
@@ -285,6 +337,19 @@ class _Progress:
             "failed": summary.failed,
             "tokens": summary.usage.total_tokens,
         }
+        self._done += 1
+        if self._plain:
+            line = tqdm.format_meter(
+                self._done,
+                self._total,
+                time.perf_counter() - self._started,
+                prefix="extract",
+                unit="doc",
+                bar_format="{desc}: {n_fmt}/{total_fmt} [{elapsed}<{remaining}, {rate_fmt}{postfix}]",
+                postfix=", ".join(f"{k}={v}" for k, v in counts.items()),
+            )
+            print(line, file=sys.stderr, flush=True)
+            return
         self._bar.set_postfix(counts, refresh=False)  # a dict keeps this order; keywords are sorted
         self._bar.update(1)
 
@@ -424,9 +489,13 @@ def run_batch(
     refresh: bool = False,
     progress: bool = True,
     errors_path: str | os.PathLike[str] | None = None,
+    text_column: str | None = None,
+    id_column: str | None = None,
 ) -> BatchSummary:
-    """The CLI's entry: files, directories and JSONL files (strings are paths here), synchronously."""
-    docs = documents_from(list(sources), published=published, text_is_path=True)
+    """The CLI's entry: files, directories, JSONL and CSV files (strings are paths here), synchronously."""
+    docs = documents_from(
+        list(sources), published=published, text_is_path=True, text_column=text_column, id_column=id_column
+    )
     batch = extractor.run(
         arun_batch(
             extractor, docs, out=out, refresh=refresh, progress=progress, errors_path=errors_path, keep_results=False

@@ -13,15 +13,20 @@ reliably, and a wrong guess would silently feed the model garbage.
 from __future__ import annotations
 
 import codecs
+import csv
 import datetime as dt
 import json
+import logging
 import os
 import re
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import InputError
+
+log = logging.getLogger("llm_extract")
 
 __all__ = ["Document", "iter_documents", "parse_published", "read_bytes", "read_document", "split_chunks"]
 
@@ -60,11 +65,18 @@ def parse_published(value: object, where: str = "published") -> str | None:
 
 @dataclass(frozen=True)
 class Document:
-    """One article: its id, its text and, when known, its publication date (ISO, maybe partial)."""
+    """One article: its id, its text and, when known, its publication date (ISO, maybe partial).
+
+    ``source`` (the publisher, e.g. ``"Enab Baladi"``) and ``url`` are carried
+    from the input into every result's provenance, so exports can cite them
+    (ACLED's ``source`` and ``source_url``); the model never sees them.
+    """
 
     id: str
     text: str
     published: str | None = None
+    source: str | None = None
+    url: str | None = None
 
     def __post_init__(self) -> None:
         if not self.text.strip():
@@ -145,6 +157,9 @@ def read_document(
         InputError: missing, a directory, unreadable, binary, not UTF-8, or empty.
     """
     p = Path(path)
+    if p.suffix.lower() in (".csv", ".json"):  # a table or an object is rarely one article
+        hint = "--text-column to read one article per row" if p.suffix.lower() == ".csv" else ".jsonl"
+        log.warning("%s: a %s file is read as one article; use %s", p, p.suffix.lower(), hint)
     data = read_bytes(p)
     if not data:
         raise InputError(f"{p}: file is empty")
@@ -158,15 +173,26 @@ def iter_documents(
     sources: list[str | os.PathLike[str]],
     *,
     published: str | dt.date | None = None,
+    text_column: str | None = None,
+    id_column: str | None = None,
 ) -> Iterator[Document | InputError]:
-    """Documents from files, directories (``*.txt``, sorted) and JSONL files, in order.
+    """Documents from files, directories (``*.txt``, sorted), JSONL and CSV files, in order.
 
     A document that cannot be read is yielded as its ``InputError`` instead of
-    stopping the batch, so one bad file never costs the rest.
+    stopping the batch, so one bad file never costs the rest. ``"-"`` is
+    standard input, read as one article. A ``.csv`` is one article per row
+    when ``text_column`` names its text column (``id_column`` its ids, else
+    ``<file stem>-<row>``; ``published``, ``source`` and ``url`` columns are
+    used when present); without it, a ``.csv`` or ``.json`` file is read as
+    one article, with a warning, since that is rarely what was meant.
     """
     for source in sources:
         p = Path(source)
-        if p.is_dir():
+        if str(source) == "-":
+            yield _read_stdin(published)
+        elif p.suffix.lower() == ".csv" and text_column:
+            yield from _iter_csv(p, text_column, id_column)
+        elif p.is_dir():
             files = sorted(f for f in p.iterdir() if f.is_file() and f.suffix == ".txt")
             if not files:
                 yield InputError(f"{p}: directory holds no .txt files")
@@ -176,6 +202,42 @@ def iter_documents(
             yield from _iter_jsonl(p)
         else:
             yield _try_read(p, published)
+
+
+def _read_stdin(published: str | dt.date | None) -> Document | InputError:
+    """Standard input as one article, id ``stdin`` (decoded and checked like a file)."""
+    try:
+        text = _decode(sys.stdin.buffer.read(), "<stdin>")
+        return Document(id="stdin", text=text, published=parse_published(published))
+    except InputError as exc:
+        return exc
+
+
+def _iter_csv(path: Path, text_column: str, id_column: str | None) -> Iterator[Document | InputError]:
+    try:
+        text = _decode(path.read_bytes(), str(path))
+    except (OSError, InputError) as exc:
+        yield exc if isinstance(exc, InputError) else InputError(f"{path}: cannot be read ({exc})")
+        return
+    csv.field_size_limit(2**31 - 1)  # articles are longer than the csv module's 128 KiB default
+    reader = csv.DictReader(text.splitlines(keepends=True))
+    columns = reader.fieldnames or []
+    for wanted in (text_column, id_column):
+        if wanted is not None and wanted not in columns:
+            yield InputError(f"{path}: no column {wanted!r} (columns: {', '.join(columns)})")
+            return
+    for n, row in enumerate(reader, 2):  # row 1 is the header
+        where = f"{path}:{n}"
+        try:
+            doc_id = (row.get(id_column) or "").strip() if id_column else ""
+            yield Document(
+                id=doc_id or f"{path.stem}-{n}",
+                text=row.get(text_column) or "",
+                published=parse_published(row.get("published"), where),
+                **_carried(dict(row), where),
+            )
+        except InputError as exc:
+            yield InputError(f"{where}: {exc}") if not str(exc).startswith(where) else exc
 
 
 def _try_read(path: Path, published: str | dt.date | None) -> Document | InputError:
@@ -200,11 +262,31 @@ def _iter_jsonl(path: Path) -> Iterator[Document | InputError]:
             if not isinstance(obj, dict) or not isinstance(obj.get("text"), str):
                 raise InputError(f"{where}: expected an object with a string 'text'")
             doc_id = str(obj.get("id") or f"{path.stem}-{n}")
-            yield Document(id=doc_id, text=obj["text"], published=parse_published(obj.get("published"), where))
+            yield Document(
+                id=doc_id,
+                text=obj["text"],
+                published=parse_published(obj.get("published"), where),
+                **_carried(obj, where),
+            )
         except json.JSONDecodeError as exc:
             yield InputError(f"{where}: not valid JSON ({exc.msg})")
         except InputError as exc:
             yield exc
+
+
+CARRIED = ("source", "url")
+"""Input fields kept beside the text (JSONL keys, CSV columns) and carried into provenance."""
+
+
+def _carried(obj: dict[str, object], where: str) -> dict[str, str | None]:
+    """``source`` and ``url`` of one input line: text or absent, anything else refused."""
+    carried: dict[str, str | None] = {}
+    for name in CARRIED:
+        value = obj.get(name)
+        if value is not None and not isinstance(value, str):
+            raise InputError(f"{where}: {name!r} must be text, not {type(value).__name__}")
+        carried[name] = value or None
+    return carried
 
 
 _BREAK = re.compile(r"\n\s*\n|\n|(?<=[.!?؟。])\s+")

@@ -185,7 +185,10 @@ class Extractor:
     ) -> DocumentResult:
         """Extract records from article text, a file path or a :class:`Document`.
 
-        A ``str`` is article text; pass a ``pathlib.Path`` for a file.
+        A ``str`` is article text, except that a one-line string naming an
+        existing file is read as that file (logged at INFO): an article is
+        never a bare file name, and treating one as text would quietly give
+        no records. A ``pathlib.Path`` is always a file.
 
         Args:
             doc_id: id for the result; defaults to the file name or a text hash.
@@ -221,7 +224,7 @@ class Extractor:
         published: dt.date | str | None = None,
         refresh: bool = False,
         progress: bool = True,
-        out: TextIO | None = None,
+        out: TextIO | str | os.PathLike[str] | None = None,
         errors_path: str | os.PathLike[str] | None = None,
     ) -> BatchResult:
         """Extract a corpus concurrently, in order, with a progress bar; failures never stop it.
@@ -233,7 +236,8 @@ class Extractor:
             published: publication date of text files and texts (JSONL lines carry their own).
             refresh: skip cache lookups (results are still stored).
             progress: a ``tqdm.auto`` bar on stderr (a widget in notebooks).
-            out: also write each result as a JSON line here, in input order.
+            out: also write each result as a JSON line here, in input order: an open
+                text file, or a path (created or replaced, like ``errors_path``).
             errors_path: write failed documents (id, error, reason) as JSON lines here.
 
         Returns:
@@ -253,11 +257,16 @@ class Extractor:
         published: dt.date | str | None = None,
         refresh: bool = False,
         progress: bool = True,
-        out: TextIO | None = None,
+        out: TextIO | str | os.PathLike[str] | None = None,
         errors_path: str | os.PathLike[str] | None = None,
     ) -> BatchResult:
         """Async :meth:`extract_many`."""
-        docs = documents_from(sources, published=parse_published(published))
+        docs = list(documents_from(sources, published=parse_published(published)))
+        if isinstance(out, (str, os.PathLike)):
+            with open(out, "w", encoding="utf-8") as file:
+                return await arun_batch(
+                    self, docs, out=file, refresh=refresh, progress=progress, errors_path=errors_path
+                )
         return await arun_batch(self, docs, out=out, refresh=refresh, progress=progress, errors_path=errors_path)
 
     def close(self) -> None:
@@ -320,6 +329,8 @@ class Extractor:
             log.warning("%s: cached result no longer validates, extracting again (%s)", doc.id, type(exc).__name__)
             return None
         result.provenance.cache_hit = True
+        # where the article came from is not part of the answer (nor of the key): this input's says
+        result.provenance.source, result.provenance.url = doc.source, doc.url
         return result
 
     async def aextract_document(
@@ -359,6 +370,8 @@ class Extractor:
             doc_id=doc.id,
             text_sha256=sha256_text(doc.text),
             published=doc.published,
+            source=doc.source,
+            url=doc.url,
             backend=self.backend_name,
             backend_kind=cfg.kind,
             model=cfg.model,

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import importlib
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from importlib import resources
@@ -31,7 +31,7 @@ from .cache import sha256_text
 from .config import TaskConfig
 from .errors import ConfigError
 from .grounding import NO_LEXICON, NumberLexicon
-from .results import EXPORT_COLUMNS
+from .results import EXPORT_COLUMNS, EXPORT_FORMS
 
 __all__ = ["BUILTIN_TASK", "Task", "load_task", "read_template"]
 
@@ -108,11 +108,15 @@ class Task:
     """What states a count besides digits and number words (the task's countable nouns)."""
     columns: Mapping[str, str] = field(default_factory=dict)
     """Friendlier ``to_pandas()`` column names (flattened name -> analyst name)."""
+    exports: Mapping[str, Callable[[list[Any]], Any]] = field(default_factory=dict)
+    """Named export forms (``{"acled": function}``): results in, a DataFrame out."""
 
     def __post_init__(self) -> None:
-        # Results carry their records, not their task: the DataFrame view finds the names here.
+        # Results carry their records, not their task: the DataFrame views find these here.
         if self.columns:
             EXPORT_COLUMNS[self.schema] = dict(self.columns)
+        if self.exports:
+            EXPORT_FORMS[self.schema] = dict(self.exports)
 
     @classmethod
     def define(
@@ -125,6 +129,7 @@ class Task:
         evaluation: Any = None,
         lexicon: NumberLexicon = NO_LEXICON,
         columns: Mapping[str, str] | None = None,
+        exports: Mapping[str, Callable[[list[Any]], Any]] | None = None,
     ) -> Task:
         """A task from its parts; ``system``/``user`` are Jinja template sources.
 
@@ -135,7 +140,7 @@ class Task:
         if columns is None:
             declared = getattr(schema, "dataframe_columns", None)
             columns = dict(declared) if isinstance(declared, dict) else {}
-        return cls(name, schema, system, user, evaluation, lexicon, dict(columns))
+        return cls(name, schema, system, user, evaluation, lexicon, dict(columns), dict(exports or {}))
 
     @classmethod
     def from_config(cls, cfg: TaskConfig | None = None) -> Task:
@@ -152,7 +157,16 @@ class Task:
         # The rest of the task (evaluation, lexicon, columns) comes from the schema module's TASK.
         declared = getattr(importlib.import_module(schema.__module__), "TASK", None)
         if isinstance(declared, Task) and declared.schema is schema:
-            return cls(prompt, schema, sources[0], sources[1], declared.evaluation, declared.lexicon, declared.columns)
+            return cls(
+                prompt,
+                schema,
+                sources[0],
+                sources[1],
+                declared.evaluation,
+                declared.lexicon,
+                declared.columns,
+                declared.exports,
+            )
         return cls.define(prompt, schema, system=sources[0], user=sources[1])
 
     @cached_property

@@ -15,7 +15,7 @@ the default). Field choices follow ``docs/domain.md``:
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated, ClassVar
+from typing import Annotated, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -409,6 +409,16 @@ EVALUATION = EvaluationSpec(
 """How ``llm-extract eval`` matches and scores these records (see :mod:`llm_extract.evaluation`)."""
 
 
+# --- exports: named frames of these records (the task's ``exports``) ---------
+
+
+def _acled(results: list[Any]) -> Any:
+    """ACLED's columns for the incidents; see :mod:`llm_extract.schemas.acled`."""
+    from llm_extract.schemas.acled import acled_frame
+
+    return acled_frame(results)
+
+
 TASK = Task.define(
     "conflict",
     ConflictRecords,
@@ -416,6 +426,7 @@ TASK = Task.define(
     user=read_template("llm_extract.prompts", "conflict.user.j2"),
     evaluation=EVALUATION,
     lexicon=LEXICON,
+    exports={"acled": _acled},
 )
 """The built-in task: these records, the ``conflict`` prompt, :data:`EVALUATION`, :data:`LEXICON`,
-and ``ConflictRecords.dataframe_columns`` as the DataFrame's column names."""
+``ConflictRecords.dataframe_columns`` as the DataFrame's column names, and the ``acled`` export form."""
