@@ -55,9 +55,20 @@ class JSONDisk(diskcache.Disk):  # type: ignore[misc]
         return super().store(value, read, key=key)
 
     def fetch(self, mode: int, filename: str | None, value: Any, read: bool) -> Any:
-        if mode not in (diskcache.core.MODE_RAW, diskcache.core.MODE_TEXT):
-            raise UnsafeEntry(f"entry stored in mode {mode}")
+        if mode != diskcache.core.MODE_RAW or filename is not None:
+            # We store every value inline (see ResultCache); a row that names a file was not
+            # written by us, and reading it would open whatever path the row says.
+            raise UnsafeEntry(f"entry stored in mode {mode}" + (" in a file" if filename else ""))
         return super().fetch(mode, filename, value, read)
+
+    def remove(self, file_path: str) -> None:
+        """Never delete a file a row names.
+
+        diskcache removes the file of a row it overwrites or evicts; a tampered
+        row can name any path (``/home/me/thesis.txt``, ``../victim``). This
+        cache writes no files, so there is nothing of ours to remove.
+        """
+        log.warning("ignoring cache entry's file %r: this cache stores values inline only", file_path)
 
 
 def sha256_text(text: str) -> str:
@@ -78,7 +89,8 @@ class ResultCache:
         try:
             directory.mkdir(mode=0o700, parents=True, exist_ok=True)
             os.chmod(directory, 0o700)
-            self._cache = diskcache.Cache(str(directory), disk=JSONDisk, timeout=60)
+            # disk_min_file_size: every value inline in SQLite, so no row ever needs a file
+            self._cache = diskcache.Cache(str(directory), disk=JSONDisk, timeout=60, disk_min_file_size=2**62)
         except (OSError, sqlite3.Error) as exc:  # sqlite3: a cache.db that is not a database
             raise ConfigError(
                 f"cache.dir: {directory} cannot be created or opened ({getattr(exc, 'strerror', None) or exc}); "
