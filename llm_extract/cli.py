@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TextIO
 
 from .documents import parse_published
@@ -187,12 +189,50 @@ def _run_extract(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK if summary.failed == 0 else EXIT_FAILED
 
 
+def _output_problem(args: argparse.Namespace) -> str | None:
+    """Why an output path cannot be used, checked before any work, or ``None``.
+
+    ``--out a.txt`` on input ``a.txt`` would truncate the article before it is
+    read, and two outputs on one file keep only the last one written; an
+    unwritable ``--summary`` would be found only after every request was paid.
+    Paths are compared resolved, so ``./a.txt`` and ``a.txt`` are one file.
+    """
+    inputs = {Path(p).resolve(): p for p in args.inputs}
+    seen: dict[Path, str] = {}
+    for flag in ("--out", "--errors", "--summary"):
+        path = getattr(args, flag[2:])
+        if not path:
+            continue
+        where = Path(path).resolve()
+        if where in inputs:
+            return f"{flag} {path}: is also an input ({inputs[where]}); write the output to another file"
+        folder = next((i for i in inputs if i.is_dir() and where.parent == i and where.suffix == ".txt"), None)
+        if folder is not None:
+            return f"{flag} {path}: is inside the input directory {inputs[folder]}; write the output elsewhere"
+        if where in seen:
+            return f"{flag} {path}: is the same file as {seen[where]}; give each output its own file"
+        seen[where] = flag
+        if where.is_dir():
+            return f"{flag} {path}: is a directory; name a file"
+        if where.exists() and not os.access(where, os.W_OK):
+            return f"{flag} {path}: is not writable (permission denied)"
+        if not where.exists() and not where.parent.is_dir():
+            return f"{flag} {path}: directory {where.parent} does not exist; create it first"
+        if not where.exists() and not os.access(where.parent, os.W_OK | os.X_OK):
+            return f"{flag} {path}: directory {where.parent} is not writable (permission denied)"
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     _setup_logging(args.verbose)
     try:
         if args.command == "extract":
+            problem = _output_problem(args)
+            if problem:
+                print(f"llm-extract: error: {problem}", file=sys.stderr)
+                return EXIT_USAGE
             if args.out:
                 with open(args.out, "w", encoding="utf-8") as out:
                     return _run_extract(args, out)

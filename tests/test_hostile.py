@@ -71,3 +71,50 @@ def test_cache_row_naming_a_file_outside_the_cache_never_deletes_it(
 
     assert code == 0 and len(server.requests) == 1  # the tampered row was a miss
     assert victim.read_text(encoding="utf-8") == "precious"
+
+
+# -- case 2: an output path that is an input or another output ----------------------------------
+
+
+def test_out_equal_to_the_input_is_refused_before_the_article_is_touched(
+    tmp_path: Path, server: ChatServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    article = tmp_path / "a.txt"
+    article.write_text(SEED_TEXT, encoding="utf-8")
+    config = write_config(tmp_path / "c.toml", server.url)
+
+    code = main(["extract", "--config", str(config), "-q", "--out", str(tmp_path / "." / "a.txt"), str(article)])
+
+    assert code == 2 and server.requests == []
+    assert article.read_text(encoding="utf-8") == SEED_TEXT
+    assert capsys.readouterr().err.splitlines() == [
+        f"llm-extract: error: --out {tmp_path / '.' / 'a.txt'}: is also an input ({article}); "
+        "write the output to another file"
+    ]
+
+
+def test_two_outputs_on_one_file_are_refused(
+    tmp_path: Path, server: ChatServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = write_config(tmp_path / "c.toml", server.url)
+    same = tmp_path / "run.jsonl"
+
+    code = main(["extract", "--config", str(config), "--out", str(same), "--summary", str(same), str(SEED)])
+
+    assert code == 2 and server.requests == [] and not same.exists()
+    assert capsys.readouterr().err.splitlines() == [
+        f"llm-extract: error: --summary {same}: is the same file as --out; give each output its own file"
+    ]
+
+
+def test_unwritable_summary_is_refused_before_the_first_request(
+    tmp_path: Path, server: ChatServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = write_config(tmp_path / "c.toml", server.url)
+    summary = tmp_path / "missing-dir" / "summary.json"
+
+    code = main(["extract", "--config", str(config), "-q", "--summary", str(summary), str(SEED)])
+
+    assert code == 2 and server.requests == []
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 1 and f"--summary {summary}: directory" in err[0] and "does not exist" in err[0]
