@@ -201,7 +201,11 @@ class BatchResult:
 
 
 def documents_from(
-    sources: Source | Iterable[Source], *, published: str | None = None, text_is_path: bool = False
+    sources: Source | Iterable[Source],
+    *,
+    published: str | None = None,
+    text_is_path: bool = False,
+    follow_symlinks: bool = False,
 ) -> Iterator[Document | InputError]:
     """Expand sources into documents, in order; unreadable ones come out as their ``InputError``.
 
@@ -217,7 +221,7 @@ def documents_from(
         if isinstance(source, Document):
             yield source
         elif isinstance(source, os.PathLike) or text_is_path:
-            yield from iter_documents([Path(source)], published=published)
+            yield from iter_documents([Path(source)], published=published, follow_symlinks=follow_symlinks)
         else:
             try:
                 yield Extractor.document(source, published=published)
@@ -382,9 +386,10 @@ def run_batch(
     refresh: bool = False,
     progress: bool = True,
     errors_path: str | os.PathLike[str] | None = None,
+    follow_symlinks: bool = False,
 ) -> BatchSummary:
     """The CLI's entry: files, directories and JSONL files (strings are paths here), synchronously."""
-    docs = documents_from(list(sources), published=published, text_is_path=True)
+    docs = documents_from(list(sources), published=published, text_is_path=True, follow_symlinks=follow_symlinks)
     batch = extractor._run(
         arun_batch(
             extractor, docs, out=out, refresh=refresh, progress=progress, errors_path=errors_path, keep_results=False

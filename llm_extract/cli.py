@@ -73,6 +73,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ex.add_argument("--no-cache", action="store_true", help="neither read nor write the cache")
     ex.add_argument("--refresh", action="store_true", help="ignore cached results (new ones are still stored)")
+    ex.add_argument(
+        "--follow-symlinks",
+        action="store_true",
+        help="in a directory input, also read links to files outside it (skipped and named otherwise)",
+    )
     _eval_parser(sub)
     return parser
 
@@ -172,6 +177,7 @@ def _run_extract(args: argparse.Namespace, out: TextIO) -> int:
             refresh=args.refresh,
             progress=not args.quiet,
             errors_path=args.errors,
+            follow_symlinks=args.follow_symlinks,
         )
     finally:
         extractor.close()

@@ -153,24 +153,46 @@ def iter_documents(
     sources: list[str | os.PathLike[str]],
     *,
     published: str | dt.date | None = None,
+    follow_symlinks: bool = False,
 ) -> Iterator[Document | InputError]:
     """Documents from files, directories (``*.txt``, sorted) and JSONL files, in order.
 
     A document that cannot be read is yielded as its ``InputError`` instead of
-    stopping the batch, so one bad file never costs the rest.
+    stopping the batch, so one bad file never costs the rest. In a directory,
+    a symbolic link that leads outside it (``link.txt -> /etc/passwd``) is
+    skipped unless ``follow_symlinks``, and a broken one is named, not
+    dropped: a corpus must not send files from elsewhere to a model server.
     """
     for source in sources:
         p = Path(source)
         if p.is_dir():
-            files = sorted(f for f in p.iterdir() if f.is_file() and f.suffix == ".txt")
+            files = sorted(f for f in p.iterdir() if f.suffix == ".txt" and (f.is_symlink() or f.is_file()))
             if not files:
                 yield InputError(f"{p}: directory holds no .txt files")
             for f in files:
-                yield _try_read(f, published)
+                skipped = _link_problem(f, p, follow_symlinks)
+                if skipped is not None:
+                    yield skipped
+                elif f.is_file():
+                    yield _try_read(f, published)
         elif p.suffix == ".jsonl":
             yield from _iter_jsonl(p)
         else:
             yield _try_read(p, published)
+
+
+def _link_problem(path: Path, directory: Path, follow: bool) -> InputError | None:
+    """Why a directory entry that is a symbolic link is skipped, or ``None`` to read it."""
+    if not path.is_symlink():
+        return None
+    target = path.resolve()
+    if not target.exists():
+        return InputError(f"{path}: is a broken symbolic link (to {os.readlink(path)}), skipped")
+    if not follow and not target.is_relative_to(directory.resolve()):
+        return InputError(
+            f"{path}: is a symbolic link to {target}, outside {directory}, skipped; pass --follow-symlinks to read it"
+        )
+    return None
 
 
 def _try_read(path: Path, published: str | dt.date | None) -> Document | InputError:

@@ -267,7 +267,9 @@ class ChatServer:
             body = str(reply.payload)
             if self.echo_key and reply.status >= 400:
                 # h.headers is case-insensitive (clients may send "authorization"); request.headers is not
-                body = body.replace("error", "error for key " + h.headers.get("Authorization", ""), 1)
+                # JSON-escaped, as a real server writes it: a key with a quote or a backslash stays valid JSON
+                echoed = json.dumps(h.headers.get("Authorization", ""))[1:-1]
+                body = body.replace("error", "error for key " + echoed, 1)
             self._send(h, reply.status, body, {"Content-Type": "application/json", **reply.headers})
             return
         completion = self._completion(request, reply)

@@ -17,7 +17,7 @@ from typing import Any
 
 import diskcache
 import pytest
-from conftest import SEED, seed_reply, write_config
+from conftest import SEED, run_cli, seed_reply, write_config
 
 from llm_extract import Extractor
 from llm_extract.cli import main
@@ -118,3 +118,75 @@ def test_unwritable_summary_is_refused_before_the_first_request(
     assert code == 2 and server.requests == []
     err = capsys.readouterr().err.splitlines()
     assert len(err) == 1 and f"--summary {summary}: directory" in err[0] and "does not exist" in err[0]
+
+
+# -- case 3: symlinks out of a directory input ----------------------------------------------------
+
+
+def _corpus_with_links(tmp_path: Path) -> Path:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "a.txt").write_text(SEED_TEXT, encoding="utf-8")
+    outside = tmp_path / "private.txt"
+    outside.write_text("PRIVATE secret notes, never to be sent anywhere", encoding="utf-8")
+    (docs / "link.txt").symlink_to(outside)
+    (docs / "dangling.txt").symlink_to(tmp_path / "gone.txt")
+    (docs / "inside.txt").symlink_to(docs / "a.txt")
+    return docs
+
+
+def test_symlink_to_a_file_outside_the_directory_is_skipped_and_named(tmp_path: Path, server: ChatServer) -> None:
+    docs = _corpus_with_links(tmp_path)
+    server.push(Reply.records(seed_reply()), Reply.records(seed_reply()))
+    config = write_config(tmp_path / "c.toml", server.url, concurrency=1)
+    summary = tmp_path / "summary.json"
+
+    code = main(["extract", "--config", str(config), "-q", "--summary", str(summary), str(docs)])
+
+    assert code == 1  # two entries were not read: the user is told so
+    assert not any("PRIVATE" in r.text for r in server.requests)
+    assert len(server.requests) == 2  # a.txt and the link to it inside the directory
+    report = json.loads(summary.read_text(encoding="utf-8"))
+    assert report["documents"] == 4 and report["succeeded"] == 2
+    reasons = {f["doc_id"]: f["reason"] for f in report["failures"]}
+    assert "outside" in reasons[str(docs / "link.txt")] and "--follow-symlinks" in reasons[str(docs / "link.txt")]
+    assert "broken symbolic link" in reasons[str(docs / "dangling.txt")]
+
+
+def test_follow_symlinks_reads_a_link_outside_the_directory(tmp_path: Path, server: ChatServer) -> None:
+    docs = _corpus_with_links(tmp_path)
+    server.push(*[Reply.records({"incidents": [], "negotiations": [], "personnel_changes": []})] * 3)
+    config = write_config(tmp_path / "c.toml", server.url, concurrency=1)
+
+    main(["extract", "--config", str(config), "-q", "--follow-symlinks", str(docs)])
+
+    assert any("PRIVATE" in r.text for r in server.requests)
+
+
+# -- cases 4 and 5: credentials in base_url, keys with backslashes and quotes ------------------------
+
+
+def test_password_in_base_url_is_in_no_error_line_errors_file_or_summary(tmp_path: Path) -> None:
+    config = write_config(tmp_path / "c.toml", "http://probe:hunter2-PASSWORD@127.0.0.1:9/v1", max_attempts=1)
+    errors, summary = tmp_path / "errors.jsonl", tmp_path / "summary.json"
+
+    proc = run_cli("extract", "--config", str(config), "--errors", str(errors), "--summary", str(summary), str(SEED))
+
+    assert proc.returncode == 1 and "connection to http://***@127.0.0.1:9/v1 failed" in proc.stderr
+    for text in (proc.stdout, proc.stderr, errors.read_text(encoding="utf-8"), summary.read_text(encoding="utf-8")):
+        assert "hunter2" not in text
+
+
+def test_key_with_backslash_or_quote_is_masked_in_every_encoding(tmp_path: Path) -> None:
+    key = 'sk-PROBE\\SECRET"12345'
+    with ChatServer([Reply.error(401, "error: invalid key")], echo_key=True) as server:
+        config = write_config(tmp_path / "c.toml", server.url, api_key_env="PROBE_KEY")
+        errors, summary = tmp_path / "errors.jsonl", tmp_path / "summary.json"
+        proc = run_cli(
+            "extract", "--config", str(config), "--errors", str(errors), "--summary", str(summary), str(SEED),
+            env={"PROBE_KEY": key},
+        )  # fmt: skip
+
+    assert proc.returncode == 1 and "HTTP 401" in proc.stderr
+    for text in (proc.stdout, proc.stderr, errors.read_text(encoding="utf-8"), summary.read_text(encoding="utf-8")):
+        assert "SECRET" not in text

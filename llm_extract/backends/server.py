@@ -18,7 +18,7 @@ from openai.types.chat import ChatCompletion
 from pydantic import SecretStr
 
 from ..config import EmbeddedBackendConfig, OpenAIBackendConfig, OpenAICompatibleBackendConfig
-from ..errors import BackendError, TransientBackendError, redact
+from ..errors import BackendError, TransientBackendError, redact, redact_url
 from . import PerLoop
 
 __all__ = ["ServerBackend", "parse_retry_after"]
@@ -73,14 +73,24 @@ class ServerBackend:
 
     @property
     def secrets(self) -> tuple[str, ...]:
-        return (self._key.get_secret_value(),) if self._key else ()
+        """The key, and the password of a ``base_url`` like ``http://user:secret@host/v1``."""
+        found = [self._key.get_secret_value()] if self._key else []
+        url = self.config.base_url
+        if url is not None and url.password:
+            found.append(url.password)
+        return tuple(found)
 
     @property
     def base_url(self) -> str | None:
         return str(self.config.base_url) if self.config.base_url else None
 
+    @property
+    def shown_url(self) -> str | None:
+        """``base_url`` as it may be printed or stored: without user or password."""
+        return redact_url(self.base_url) if self.base_url else None
+
     def identity(self) -> dict[str, Any]:
-        return {"kind": self.config.kind, "base_url": self.base_url, "model": self.config.model}
+        return {"kind": self.config.kind, "base_url": self.shown_url, "model": self.config.model}
 
     def _new_client(self) -> openai.AsyncOpenAI:
         return openai.AsyncOpenAI(
@@ -91,7 +101,7 @@ class ServerBackend:
         )
 
     def __repr__(self) -> str:
-        return f"ServerBackend(name={self.name!r}, base_url={self.base_url!r}, model={self.config.model!r})"
+        return f"ServerBackend(name={self.name!r}, base_url={self.shown_url!r}, model={self.config.model!r})"
 
     async def complete(self, **request: Any) -> ChatCompletion:
         client = self._clients.get()
@@ -106,7 +116,7 @@ class ServerBackend:
             cause = _innermost(exc)
             raise TransientBackendError(
                 self._clean(
-                    f"{self.name}: connection to {self.base_url or 'the API'} failed ({type(cause).__name__}: {cause})"
+                    f"{self.name}: connection to {self.shown_url or 'the API'} failed ({type(cause).__name__}: {cause})"
                 )
             ) from None
         except openai.APIStatusError as exc:
