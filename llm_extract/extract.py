@@ -47,7 +47,7 @@ from .errors import (
     TransientBackendError,
     redact,
 )
-from .grounding import SourceText, grounding, iter_evidence
+from .grounding import SourceText, drop_ungrounded, grounding, iter_evidence
 from .results import DocumentResult, Provenance, Usage
 from .task import Task
 
@@ -358,7 +358,7 @@ class Extractor:
         if text is None:
             return None
         try:
-            with grounding(source or SourceText(doc.text)):
+            with grounding(source or SourceText(doc.text), published=doc.published):
                 result = DocumentResult.from_dict(json.loads(text), self.task.schema, doc.text)
         except (ValueError, KeyError, TypeError, AttributeError, ValidationError) as exc:  # Attribute: not a dict
             log.warning("%s: cached result no longer validates, extracting again (%s)", doc.id, type(exc).__name__)
@@ -471,7 +471,7 @@ class Extractor:
             return response
 
         patched: Callable[..., Awaitable[BaseModel]] = instructor.patch(create=create, mode=_MODES[cfg.default_mode()])
-        with grounding(source, window=span) as ctx:
+        with grounding(source, window=span, published=doc.published) as ctx:
             try:
                 return await patched(
                     response_model=self._response_model,
@@ -483,8 +483,11 @@ class Extractor:
             except InstructorRetryException as exc:
                 if isinstance(exc.__cause__, LLMExtractError):
                     raise exc.__cause__ from None
-                salvaged = self._salvage(last[0] if last else None, source, span)
+                salvaged = self._salvage(last[0] if last else None, source, span, doc.published)
                 if salvaged is not None:
+                    for warning in salvaged[1]:
+                        if warning.startswith("dropped "):  # a lost record is news to the user, not only provenance
+                            log.warning("%s: %s", doc.id, warning)
                     warnings.extend(salvaged[1])
                     return salvaged[0]
                 raise self._exhausted(doc, exc, usage) from None
@@ -497,21 +500,38 @@ class Extractor:
                 ctx.clear()
 
     def _salvage(
-        self, completion: ChatCompletion | None, source: SourceText, span: tuple[int, int]
+        self,
+        completion: ChatCompletion | None,
+        source: SourceText,
+        span: tuple[int, int],
+        published: str | None = None,
     ) -> tuple[BaseModel, list[str]] | None:
-        """Last resort after re-asks: keep the answer if only its numbers were unstated.
+        """Last resort after re-asks: keep what the article supports.
 
-        Unstated numbers become unknown (never kept), with a warning; any
-        other problem (an invented quote, a schema error) still fails.
+        Unstated numbers become unknown (never kept), and a record whose
+        names, places, sources or dates are not in the article is dropped,
+        each with a warning; any other problem (an invented quote, a schema
+        error) still fails.
         """
         payload = _payload(completion) if completion is not None else None
         if payload is None:
             return None
-        with grounding(source, window=span, unstated_numbers="unknown") as ctx:
+        with grounding(source, window=span, unstated_numbers="unknown", published=published) as ctx:
             try:
                 records = self.task.schema.model_validate_json(payload)
-            except ValidationError:
-                return None
+            except ValidationError as exc:
+                try:
+                    data = json.loads(payload)
+                except ValueError:
+                    return None
+                dropped = drop_ungrounded(data, exc) if isinstance(data, dict) else None
+                if dropped is None:
+                    return None
+                try:
+                    records = self.task.schema.model_validate(data)
+                except ValidationError:
+                    return None
+                ctx["warnings"].extend(dropped)
             return records, list(ctx["warnings"])
 
     def _exhausted(self, doc: Document, exc: InstructorRetryException, usage: Usage) -> ExtractionError:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import re
 from dataclasses import dataclass
 from functools import cached_property
 from importlib import resources
@@ -49,6 +50,19 @@ def _read_template(cfg: TaskConfig, name: str) -> str:
             f"task.prompt: template {name!r} not found; provide {cfg.prompt}.system.j2 "
             f"and {cfg.prompt}.user.j2 (in task.prompt_dir for your own)"
         ) from None
+
+
+_UNSAFE_ID = re.compile(r"[^\w.\-]+")
+_MARKER_LIKE = re.compile(r"(?i)article-[0-9a-f]{6,}")
+
+
+def prompt_id(doc_id: str) -> str:
+    """The document id as the prompt may show it: one short line of letters, digits, ``.``, ``-`` and ``_``.
+
+    Ids come from JSONL files a user did not write; one holding newlines or
+    text like the article marker would otherwise reach the model as prompt.
+    """
+    return _UNSAFE_ID.sub("_", _MARKER_LIKE.sub("_", doc_id)).strip("_")[:80] or "document"
 
 
 @dataclass(frozen=True)
@@ -104,7 +118,7 @@ class Task:
         the marker that would close its own block.
         """
         boundary = f"ARTICLE-{sha256_text(text)[:12]}"
-        ctx = {"doc_id": doc_id, "published": published, "boundary": boundary}
+        ctx = {"doc_id": prompt_id(doc_id), "published": published, "boundary": boundary}
         return [
             {"role": "system", "content": self._system.render(**ctx)},
             {"role": "user", "content": self._user.render(text=text, **ctx)},
