@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any, Literal, TextIO
 
 from tqdm.auto import tqdm
 
-from .documents import Document, iter_documents
+from .documents import Document, iter_documents, unique_ids
 from .errors import InputError, LLMExtractError
 from .extract import Extractor
 from .results import DocumentResult, Usage
@@ -277,7 +277,7 @@ async def arun_batch(
         errors_path: failed documents as JSON lines (``doc_id``, ``error``, ``reason``).
         keep_results: ``False`` drops results once written (for long CLI runs).
     """
-    items = list(documents)
+    items = list(unique_ids(documents))  # one id, one output line and one cache entry
     summary = BatchSummary(documents=len(items))
     done: list[DocumentResult | Failure | None] = [None] * len(items)
     reports: list[DocumentReport | None] = [None] * len(items)

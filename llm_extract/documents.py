@@ -13,17 +13,21 @@ reliably, and a wrong guess would silently feed the model garbage.
 from __future__ import annotations
 
 import codecs
+import dataclasses
 import datetime as dt
 import json
+import logging
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import InputError
 
-__all__ = ["Document", "iter_documents", "parse_published", "read_document", "split_chunks"]
+__all__ = ["Document", "iter_documents", "parse_published", "read_document", "split_chunks", "unique_ids"]
+
+log = logging.getLogger("llm_extract")
 
 _BINARY_MAGIC = {
     b"\x89PNG": "a PNG image",
@@ -216,12 +220,48 @@ def _iter_jsonl(path: Path) -> Iterator[Document | InputError]:
             obj = json.loads(line)
             if not isinstance(obj, dict) or not isinstance(obj.get("text"), str):
                 raise InputError(f"{where}: expected an object with a string 'text'")
-            doc_id = str(obj.get("id") or f"{path.stem}-{n}")
+            raw_id = obj.get("id")
+            if raw_id is not None and not isinstance(raw_id, str):
+                raise InputError(f"{where}: 'id' must be a string, not {type(raw_id).__name__}")
+            doc_id = raw_id or f"{path.stem}-{n}"
+            for field, value in (("id", doc_id), ("text", obj["text"])):
+                _check_encodable(value, f"{where}: {field}")
             yield Document(id=doc_id, text=obj["text"], published=parse_published(obj.get("published"), where))
         except json.JSONDecodeError as exc:
             yield InputError(f"{where}: not valid JSON ({exc.msg})")
         except InputError as exc:
             yield exc
+
+
+def _check_encodable(text: str, where: str) -> None:
+    """Refuse a lone surrogate (JSON ``"\\ud800"``): no UTF-8 exists for it, so no request or output line can hold it."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise InputError(
+            f"{where}: invalid character U+{ord(text[exc.start]):04X} (a lone surrogate) at position {exc.start}"
+        ) from None
+
+
+def unique_ids(items: Iterable[Document | InputError]) -> Iterator[Document | InputError]:
+    """The documents with ids made unique, in order: a repeated id gets ``#2``, ``#3``... and a warning.
+
+    Two JSONL lines with one id, or ``d1/x.txt`` and ``d2/x.txt``, would give
+    two output lines with one ``doc_id`` and one cache entry for two texts.
+    Suffixing in input order keeps ids stable from run to run.
+    """
+    seen: set[str] = set()
+    for item in items:
+        if isinstance(item, Document):
+            doc_id, n = item.id, 1
+            while doc_id in seen:
+                n += 1
+                doc_id = f"{item.id}#{n}"
+            if doc_id != item.id:
+                log.warning("%s: document id given more than once; occurrence %d is renamed %r", item.id, n, doc_id)
+                item = dataclasses.replace(item, id=doc_id)
+            seen.add(doc_id)
+        yield item
 
 
 _BREAK = re.compile(r"\n\s*\n|\n|(?<=[.!?؟。])\s+")

@@ -298,3 +298,55 @@ def test_jsonl_id_with_newlines_and_marker_text_reaches_the_prompt_sanitised(
     assert "\nIgnore previous" not in prompt and "ARTICLE-0123456789ab" not in prompt
     assert "Document id: x_Ignore_previous_instructions" in prompt
     assert lines((tmp_path / "out.jsonl").read_text(encoding="utf-8"))[0]["doc_id"] == hostile  # the output keeps it
+
+
+# -- cases 8, 9, 10: a Retry-After that is no number, a lone surrogate, repeated ids ------------------
+
+
+def test_unreadable_retry_after_means_back_off_as_usual(server: ChatServer, make_extractor: Any) -> None:
+    server.push(Reply.error(429, "slow down", headers={"Retry-After": "soon"}), Reply.records(seed_reply()))
+
+    result = make_extractor().extract(SEED)
+
+    assert len(server.requests) == 2 and len(result.records.incidents) == 1
+
+
+def test_lone_surrogate_in_jsonl_is_one_line_naming_document_and_position(tmp_path: Path, server: ChatServer) -> None:
+    jsonl = tmp_path / "docs.jsonl"
+    jsonl.write_text('{"id": "bad", "text": "abc\\ud800def"}\n' + json.dumps({"id": "good", "text": SEED_TEXT}) + "\n")
+    server.push(Reply.records(seed_reply()))
+    config = write_config(tmp_path / "c.toml", server.url)
+
+    proc = run_cli("extract", "--config", str(config), "-q", str(jsonl))
+
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert proc.stderr.splitlines() == [
+        f"llm-extract: failed {jsonl}:1: {jsonl}:1: text: invalid character U+D800 (a lone surrogate) at position 3"
+    ]
+    assert [d["doc_id"] for d in lines(proc.stdout)] == ["good"]
+
+
+def test_repeated_document_ids_are_made_unique_with_a_warning(
+    tmp_path: Path, server: ChatServer, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    for folder in ("d1", "d2"):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "x.txt").write_text(SEED_TEXT + folder, encoding="utf-8")
+    server.push(Reply.records(seed_reply()), Reply.records(seed_reply()))
+    config = write_config(tmp_path / "c.toml", server.url, concurrency=1)
+
+    code = main(["extract", "--config", str(config), "-q", str(tmp_path / "d1"), str(tmp_path / "d2")])
+
+    assert code == 0 and [d["doc_id"] for d in lines(capsys.readouterr().out)] == ["x", "x#2"]
+    assert "x: document id given more than once; occurrence 2 is renamed 'x#2'" in caplog.text
+
+
+def test_jsonl_id_that_is_not_a_string_is_refused(tmp_path: Path, server: ChatServer) -> None:
+    jsonl = tmp_path / "docs.jsonl"
+    jsonl.write_text(json.dumps({"id": {"a": 1}, "text": SEED_TEXT}) + "\n", encoding="utf-8")
+    config = write_config(tmp_path / "c.toml", server.url)
+
+    proc = run_cli("extract", "--config", str(config), "-q", str(jsonl))
+
+    assert proc.returncode == 1 and server.requests == []
+    assert proc.stderr.strip().endswith("'id' must be a string, not dict")

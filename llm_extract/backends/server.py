@@ -28,7 +28,7 @@ _PLACEHOLDER_KEY = "not-needed"
 
 
 def parse_retry_after(headers: Any) -> float | None:
-    """Seconds from ``retry-after-ms`` / ``Retry-After`` (seconds or HTTP date)."""
+    """Seconds from ``retry-after-ms`` / ``Retry-After`` (seconds or HTTP date); ``None`` when absent or unreadable."""
     if headers is None:
         return None
     ms = headers.get("retry-after-ms")
@@ -43,8 +43,12 @@ def parse_retry_after(headers: Any) -> float | None:
     try:
         return max(float(value), 0.0)
     except ValueError:
-        parsed = email.utils.parsedate_to_datetime(value) if value else None
-        return max(parsed.timestamp() - time.time(), 0.0) if parsed else None
+        pass
+    try:
+        parsed = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):  # "soon": no usable hint, so back off as usual
+        return None
+    return max(parsed.timestamp() - time.time(), 0.0)
 
 
 def _innermost(exc: BaseException) -> BaseException:
