@@ -234,7 +234,7 @@ def _iter_jsonl(path: Path) -> Iterator[Document | InputError]:
 
 
 def _check_encodable(text: str, where: str) -> None:
-    """Refuse a lone surrogate (JSON ``"\\ud800"``): no UTF-8 exists for it, so no request or output line can hold it."""
+    """Refuse a lone surrogate (JSON ``"\\ud800"``): UTF-8 has no form for it, so no request can hold it."""
     try:
         text.encode("utf-8")
     except UnicodeEncodeError as exc:
