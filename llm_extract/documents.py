@@ -19,6 +19,7 @@ import json
 import logging
 import os
 import re
+import stat
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,6 +39,11 @@ _BINARY_MAGIC = {
     b"\x1f\x8b": "a gzip archive",
 }
 
+
+MAX_FILE_BYTES = 64 * 2**20
+"""Largest article file read (64 MiB, far over any article); checked before reading, so a 1 GB file costs nothing."""
+MAX_JSONL_BYTES = 512 * 2**20
+"""Largest JSONL file read (512 MiB)."""
 
 _PARTIAL_DATE = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")
 
@@ -123,6 +129,36 @@ def _doc_id(path: Path) -> str:
     return name[: -len(".txt")] if name.endswith(".txt") else name
 
 
+def _read_bounded(p: Path, limit: int) -> bytes:
+    """The bytes of a regular file of at most ``limit`` bytes, or one clear ``InputError``.
+
+    The size is checked before reading and the read itself is bounded (a
+    file may grow meanwhile); devices and FIFOs are refused unopened, since
+    ``/dev/zero`` never ends and opening a FIFO waits for a writer.
+    """
+    try:
+        info = p.stat()
+        if stat.S_ISDIR(info.st_mode):
+            raise IsADirectoryError
+        if not stat.S_ISREG(info.st_mode):
+            raise InputError(f"{p}: is not a regular file (a device, FIFO or socket); save the text to a file first")
+        if info.st_size > limit:
+            raise InputError(f"{p}: {info.st_size:,} bytes is over the limit of {limit:,} bytes for one input file")
+        with p.open("rb") as f:
+            data = f.read(limit + 1)
+    except FileNotFoundError:
+        raise InputError(f"{p}: no such file") from None
+    except IsADirectoryError:
+        raise InputError(f"{p}: is a directory, not a file") from None
+    except PermissionError:
+        raise InputError(f"{p}: permission denied (file is not readable)") from None
+    except OSError as exc:
+        raise InputError(f"{p}: cannot be read ({exc.strerror})") from None
+    if len(data) > limit:
+        raise InputError(f"{p}: grew over the limit of {limit:,} bytes for one input file while being read")
+    return data
+
+
 def read_document(
     path: str | os.PathLike[str],
     *,
@@ -135,16 +171,7 @@ def read_document(
         InputError: missing, a directory, unreadable, binary, not UTF-8, or empty.
     """
     p = Path(path)
-    try:
-        data = p.read_bytes()
-    except FileNotFoundError:
-        raise InputError(f"{p}: no such file") from None
-    except IsADirectoryError:
-        raise InputError(f"{p}: is a directory, not a file") from None
-    except PermissionError:
-        raise InputError(f"{p}: permission denied (file is not readable)") from None
-    except OSError as exc:
-        raise InputError(f"{p}: cannot be read ({exc.strerror})") from None
+    data = _read_bounded(p, MAX_FILE_BYTES)
     if not data:
         raise InputError(f"{p}: file is empty")
     text = _decode(data, str(p))
@@ -208,7 +235,7 @@ def _try_read(path: Path, published: str | dt.date | None) -> Document | InputEr
 
 def _iter_jsonl(path: Path) -> Iterator[Document | InputError]:
     try:
-        text = _decode(path.read_bytes(), str(path))
+        text = _decode(_read_bounded(path, MAX_JSONL_BYTES), str(path))
     except (OSError, InputError) as exc:
         yield exc if isinstance(exc, InputError) else InputError(f"{path}: cannot be read ({exc})")
         return

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sqlite3
 import time
 from pathlib import Path
@@ -350,3 +351,36 @@ def test_jsonl_id_that_is_not_a_string_is_refused(tmp_path: Path, server: ChatSe
 
     assert proc.returncode == 1 and server.requests == []
     assert proc.stderr.strip().endswith("'id' must be a string, not dict")
+
+
+# -- case 6: huge files, devices and FIFOs ---------------------------------------------------------
+
+
+def test_one_gigabyte_file_is_refused_by_its_size_before_reading(tmp_path: Path, server: ChatServer) -> None:
+    huge = tmp_path / "huge.txt"
+    with huge.open("wb") as f:
+        f.truncate(2**30)  # sparse: 1 GB on paper, nothing on disk
+    config = write_config(tmp_path / "c.toml", server.url)
+
+    started = time.monotonic()
+    proc = run_cli("extract", "--config", str(config), "-q", str(huge))
+
+    assert time.monotonic() - started < 15 and proc.returncode == 1 and server.requests == []
+    assert proc.stderr.splitlines() == [
+        f"llm-extract: failed {huge}: {huge}: 1,073,741,824 bytes is over the limit of 67,108,864 bytes "
+        "for one input file"
+    ]
+
+
+@pytest.mark.parametrize("kind", ["device", "fifo"])
+def test_device_or_fifo_is_refused_unopened(kind: str, tmp_path: Path, server: ChatServer) -> None:
+    path = Path("/dev/zero")
+    if kind == "fifo":
+        path = tmp_path / "pipe.txt"
+        os.mkfifo(path)
+    config = write_config(tmp_path / "c.toml", server.url)
+
+    proc = run_cli("extract", "--config", str(config), "-q", str(path), timeout=30)
+
+    assert proc.returncode == 1 and server.requests == []
+    assert "is not a regular file" in proc.stderr and len(proc.stderr.splitlines()) == 1
