@@ -76,8 +76,10 @@ class _BackendBase(_Strict):
     backoff_initial: float = Field(default=0.5, ge=0.0, le=60.0)
     backoff_max: float = Field(default=20.0, ge=0.0, le=600.0)
     max_retry_after: float = Field(default=60.0, ge=0.0, le=3600.0)
-    request_timeout: float = Field(default=120.0, gt=0.0, le=3600.0)
-    deadline: float = Field(default=900.0, gt=0.0, le=86_400.0, description="seconds per document")
+    request_timeout: float = Field(
+        default=90.0, gt=0.0, le=3600.0, description="seconds per request, whole answer included"
+    )
+    deadline: float = Field(default=600.0, gt=0.0, le=86_400.0, description="seconds per document")
     concurrency: int = Field(default=4, ge=1, le=256)
     chunk_chars: int = Field(default=12_000, ge=500, le=2_000_000)
     chunk_overlap: int = Field(default=800, ge=0, le=100_000)

@@ -21,7 +21,7 @@ import diskcache
 import pytest
 from conftest import SEED, run_cli, seed_reply, write_config
 
-from llm_extract import Extractor
+from llm_extract import BackendError, Extractor
 from llm_extract.cli import main
 from llm_extract.testing import ChatServer, Reply
 
@@ -384,3 +384,19 @@ def test_device_or_fifo_is_refused_unopened(kind: str, tmp_path: Path, server: C
 
     assert proc.returncode == 1 and server.requests == []
     assert "is not a regular file" in proc.stderr and len(proc.stderr.splitlines()) == 1
+
+
+# -- case 7: a server that trickles its answer -----------------------------------------------------
+
+
+def test_trickling_server_is_cut_off_at_request_timeout_not_at_the_deadline(
+    server: ChatServer, make_extractor: Any
+) -> None:
+    server.push(Reply.trickle(60.0), Reply.trickle(60.0))
+    ex = make_extractor(request_timeout=1.0, max_attempts=2, deadline=30.0)
+
+    started = time.monotonic()
+    with pytest.raises(BackendError, match=r"no answer within request_timeout=1\.0s.*gave up after 2 attempt"):
+        ex.extract(SEED)
+
+    assert time.monotonic() - started < 10  # two attempts of about 1 s, not the 30 s deadline

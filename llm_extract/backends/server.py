@@ -8,6 +8,7 @@ stacking both would multiply attempts.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import email.utils
 import time
@@ -110,9 +111,12 @@ class ServerBackend:
     async def complete(self, **request: Any) -> ChatCompletion:
         client = self._clients.get()
         try:
-            response: ChatCompletion = await client.chat.completions.create(**request)
+            # The client's timeout bounds each gap between bytes; a server trickling one byte a
+            # second never trips it. This bounds the whole request, body included.
+            async with asyncio.timeout(self.config.request_timeout):
+                response: ChatCompletion = await client.chat.completions.create(**request)
             return self._well_formed(response)
-        except openai.APITimeoutError:
+        except (openai.APITimeoutError, TimeoutError):
             raise TransientBackendError(
                 f"{self.name}: no answer within request_timeout={self.config.request_timeout}s"
             ) from None
