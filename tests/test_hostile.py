@@ -400,3 +400,32 @@ def test_trickling_server_is_cut_off_at_request_timeout_not_at_the_deadline(
         ex.extract(SEED)
 
     assert time.monotonic() - started < 10  # two attempts of about 1 s, not the 30 s deadline
+
+
+# -- cases 12 and 13: loose config values, typos -------------------------------------------------
+
+
+def _config_error(tmp_path: Path, backend: str, capsys: pytest.CaptureFixture[str]) -> str:
+    config = tmp_path / "c.toml"
+    config.write_text(
+        f'default_backend = "test"\n[backends.test]\nkind = "openai-compatible"\nmodel = "m"\n{backend}\n'
+    )
+    assert main(["extract", "--config", str(config), "-q", str(SEED)]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 1
+    return err[0]
+
+
+def test_boolean_concurrency_is_refused_not_read_as_one(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    line = _config_error(tmp_path, 'base_url = "http://127.0.0.1:9/v1"\nconcurrency = true', capsys)
+
+    assert "backends.test.concurrency: Input should be a valid integer" in line
+    assert "fix: write a whole number" in line
+
+
+def test_misspelt_key_is_named_unknown_with_the_key_it_resembles(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    line = _config_error(tmp_path, 'base_ulr = "http://127.0.0.1:9/v1"', capsys)
+
+    assert "backends.test.base_ulr: unknown key (did you mean base_url?); fix: remove it or fix its spelling" in line
