@@ -44,6 +44,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
 __all__ = [
+    "BatchInterrupted",
     "BatchResult",
     "BatchSummary",
     "DocumentReport",
@@ -200,6 +201,18 @@ class BatchResult:
         return to_pandas(self.results)
 
 
+class BatchInterrupted(KeyboardInterrupt):
+    """A batch stopped by Ctrl-C or SIGTERM, carrying the summary of what finished.
+
+    A ``KeyboardInterrupt``, so callers that stop on one still do; the
+    command line uses ``summary`` to write ``--summary`` and say what is done.
+    """
+
+    def __init__(self, summary: BatchSummary) -> None:
+        super().__init__("batch interrupted")
+        self.summary = summary
+
+
 def documents_from(
     sources: Source | Iterable[Source],
     *,
@@ -263,6 +276,7 @@ async def arun_batch(
     progress: bool = True,
     errors_path: str | os.PathLike[str] | None = None,
     keep_results: bool = True,
+    summary: BatchSummary | None = None,
 ) -> BatchResult:
     """Extract every document; a failure is recorded, never fatal to the batch.
 
@@ -276,9 +290,11 @@ async def arun_batch(
         progress: the ``tqdm.auto`` bar on stderr.
         errors_path: failed documents as JSON lines (``doc_id``, ``error``, ``reason``).
         keep_results: ``False`` drops results once written (for long CLI runs).
+        summary: filled in as documents finish, so a caller still has it when the run is interrupted.
     """
     items = list(unique_ids(documents))  # one id, one output line and one cache entry
-    summary = BatchSummary(documents=len(items))
+    summary = summary if summary is not None else BatchSummary()
+    summary.documents = len(items)
     done: list[DocumentResult | Failure | None] = [None] * len(items)
     reports: list[DocumentReport | None] = [None] * len(items)
     kept: list[DocumentResult] = []
@@ -390,9 +406,20 @@ def run_batch(
 ) -> BatchSummary:
     """The CLI's entry: files, directories and JSONL files (strings are paths here), synchronously."""
     docs = documents_from(list(sources), published=published, text_is_path=True, follow_symlinks=follow_symlinks)
-    batch = extractor._run(
-        arun_batch(
-            extractor, docs, out=out, refresh=refresh, progress=progress, errors_path=errors_path, keep_results=False
+    summary = BatchSummary()
+    try:
+        batch = extractor._run(
+            arun_batch(
+                extractor,
+                docs,
+                out=out,
+                refresh=refresh,
+                progress=progress,
+                errors_path=errors_path,
+                keep_results=False,
+                summary=summary,
+            )
         )
-    )
+    except KeyboardInterrupt:
+        raise BatchInterrupted(summary) from None
     return batch.summary

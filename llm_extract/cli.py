@@ -10,7 +10,9 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import signal
 import sys
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
@@ -163,6 +165,20 @@ def _setup_logging(verbose: int) -> None:
         logging.getLogger("instructor").setLevel(logging.CRITICAL)
 
 
+def _interrupted(args: argparse.Namespace, exc: KeyboardInterrupt, code: int) -> int:
+    """Ctrl-C or SIGTERM: the summary of what finished, then the one line that says where it is."""
+    from .batch import BatchInterrupted
+
+    if isinstance(exc, BatchInterrupted):
+        if args.summary:
+            with open(args.summary, "w", encoding="utf-8") as f:
+                f.write(exc.summary.to_json() + "\n")
+        if not args.quiet:
+            print(exc.summary.describe(), file=sys.stderr)
+    print("llm-extract: interrupted; finished documents are in the output and the cache", file=sys.stderr)
+    return code
+
+
 def _run_extract(args: argparse.Namespace, out: TextIO) -> int:
     from .backends.embedded import EmbeddedBackend
     from .batch import run_batch
@@ -233,6 +249,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     _setup_logging(args.verbose)
+    terminated = False
+
+    def on_sigterm(signum: int, frame: object) -> None:
+        nonlocal terminated
+        terminated = True
+        raise KeyboardInterrupt
+
+    previous = None
+    if args.command == "extract" and threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGTERM, on_sigterm)  # a scheduler's stop is treated like Ctrl-C
     try:
         if args.command == "extract":
             problem = _output_problem(args)
@@ -252,12 +278,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except LLMExtractError as exc:
         print(f"llm-extract: error: {exc}", file=sys.stderr)
         return EXIT_FAILED
-    except KeyboardInterrupt:
-        print("llm-extract: interrupted; finished documents are in the output and the cache", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:
+        return _interrupted(args, exc, 143 if terminated else 130)
     except OSError as exc:
         print(f"llm-extract: error: {exc.filename or ''}: {exc.strerror or exc}", file=sys.stderr)
         return EXIT_FAILED
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
     return EXIT_OK
 
 

@@ -12,14 +12,17 @@ from __future__ import annotations
 import json
 import logging
 import os
+import signal
 import sqlite3
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
 
 import diskcache
 import pytest
-from conftest import SEED, run_cli, seed_reply, write_config
+from conftest import ROOT, SEED, run_cli, seed_reply, write_config
 
 from llm_extract import BackendError, Extractor
 from llm_extract.cli import main
@@ -429,3 +432,36 @@ def test_misspelt_key_is_named_unknown_with_the_key_it_resembles(
     line = _config_error(tmp_path, 'base_ulr = "http://127.0.0.1:9/v1"', capsys)
 
     assert "backends.test.base_ulr: unknown key (did you mean base_url?); fix: remove it or fix its spelling" in line
+
+
+# -- case 14: SIGTERM -----------------------------------------------------------------------------
+
+
+def test_sigterm_writes_the_summary_and_says_where_the_finished_documents_are(tmp_path: Path) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    for name in ("a", "b", "c"):
+        (docs / f"{name}.txt").write_text(SEED_TEXT, encoding="utf-8")
+    out, summary = tmp_path / "out.jsonl", tmp_path / "summary.json"
+    with ChatServer([Reply.records(seed_reply()), Reply.hang(), Reply.hang()]) as server:
+        config = write_config(tmp_path / "c.toml", server.url, concurrency=1, request_timeout=60.0)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "llm_extract.cli", "extract", "--config", str(config), "--out", str(out),
+             "--summary", str(summary), str(docs)],
+            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        try:
+            deadline = time.monotonic() + 60
+            while not (out.exists() and out.read_text(encoding="utf-8")) and time.monotonic() < deadline:
+                time.sleep(0.05)
+            while len(server.requests) < 2 and time.monotonic() < deadline:
+                time.sleep(0.05)
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            _, stderr = proc.communicate(timeout=60)
+
+    assert proc.returncode == 143
+    assert "llm-extract: interrupted; finished documents are in the output and the cache" in stderr.splitlines()
+    assert "Traceback" not in stderr
+    assert [d["doc_id"] for d in lines(out.read_text(encoding="utf-8"))] == ["a"]
+    assert json.loads(summary.read_text(encoding="utf-8"))["succeeded"] == 1
