@@ -356,7 +356,9 @@ async def arun_batch(
                 report.wall_time_s = time.perf_counter() - t0
                 finish(index, hit, report)
                 return
-            result = await extractor.aextract_document(item, refresh=True, usage=usage)
+            # refresh as asked: the engine looks again once it holds the document's lease,
+            # so a result another process stored meanwhile is not extracted twice
+            result = await extractor.aextract_document(item, refresh=refresh, usage=usage)
         except LLMExtractError as exc:
             fail(index, item.id, exc, usage, t0)
             return
@@ -364,7 +366,8 @@ async def arun_batch(
             log.error("%s: unexpected %s", item.id, type(exc).__name__, exc_info=True)
             fail(index, item.id, exc, usage, t0, f"{item.id}: unexpected {type(exc).__name__}: {exc}")
             return
-        report = DocumentReport(item.id, "extracted", result.record_count, usage, result.provenance.wall_time_s)
+        status: Literal["extracted", "cached"] = "cached" if result.provenance.cache_hit else "extracted"
+        report = DocumentReport(item.id, status, result.record_count, usage, result.provenance.wall_time_s)
         finish(index, result, report)
 
     async def worker() -> None:

@@ -110,6 +110,9 @@ def _usage_of(response: ChatCompletion) -> Usage:
     )
 
 
+LEASE_POLL_S = 0.25
+"""How often a run waiting for another run's document looks again."""
+
 _FENCE = re.compile(r"```(?:json)?\s*(.*?)\s*```", re.DOTALL)
 
 
@@ -387,8 +390,41 @@ class Extractor:
             hit = self.cached(doc, source)
             if hit is not None:
                 return hit
-        started = time.perf_counter()
         usage = usage if usage is not None else Usage()
+        if self.cache is None:
+            return await self._extract_uncached(doc, source, usage)
+        key = self.cache_key(doc)
+        hit = await self._lease(doc, source, key, refresh)
+        if hit is not None:
+            return hit
+        try:
+            return await self._extract_uncached(doc, source, usage)
+        finally:
+            self.cache.release(key)
+
+    async def _lease(self, doc: Document, source: SourceText, key: str, refresh: bool) -> DocumentResult | None:
+        """Hold the document's lease in the cache, waiting while another process holds it.
+
+        Two runs on one cache would otherwise ask the model for every
+        document twice. The lease expires after the deadline (and a minute),
+        so a crashed holder delays the work, never loses it. Returns the
+        result the other process stored meanwhile, if any (``None`` when
+        this process is to extract; it then holds the lease).
+        """
+        assert self.cache is not None
+        seconds = self.backend_config.deadline + 60.0
+        while not self.cache.claim(key, seconds):
+            await asyncio.sleep(LEASE_POLL_S)
+        if refresh:
+            return None
+        hit = self.cached(doc, source)  # finished by the holder we waited for, or just before we asked
+        if hit is not None:
+            self.cache.release(key)
+        return hit
+
+    async def _extract_uncached(self, doc: Document, source: SourceText, usage: Usage) -> DocumentResult:
+        cfg = self.backend_config
+        started = time.perf_counter()
         warnings: list[str] = []
         spans = split_chunks(doc.text, cfg.chunk_chars, cfg.chunk_overlap)
         try:

@@ -465,3 +465,43 @@ def test_sigterm_writes_the_summary_and_says_where_the_finished_documents_are(tm
     assert "Traceback" not in stderr
     assert [d["doc_id"] for d in lines(out.read_text(encoding="utf-8"))] == ["a"]
     assert json.loads(summary.read_text(encoding="utf-8"))["succeeded"] == 1
+
+
+# -- case 11: two processes on one cache ------------------------------------------------------------
+
+
+def test_two_processes_on_one_cache_ask_the_model_once_per_document(tmp_path: Path) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    for i in range(6):
+        (docs / f"d{i}.txt").write_text(SEED_TEXT, encoding="utf-8")
+    reply = Reply.records(seed_reply(), delay=0.3)
+    env = {**os.environ, "LLM_EXTRACT_CACHE_DIR": str(tmp_path / "cache")}
+    with ChatServer(lambda _: reply) as server:
+        config = write_config(tmp_path / "c.toml", server.url, concurrency=1)
+        command = [sys.executable, "-m", "llm_extract.cli", "extract", "--config", str(config), "-q", str(docs)]
+        procs = [
+            subprocess.Popen(command, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            for _ in range(2)
+        ]
+        outputs = [p.communicate(timeout=120) for p in procs]
+
+    for proc, (stdout, stderr) in zip(procs, outputs, strict=True):
+        assert proc.returncode == 0, stderr
+        assert [d["doc_id"] for d in lines(stdout)] == [f"d{i}" for i in range(6)]
+    assert len(server.requests) == 6
+
+
+def test_lease_of_a_killed_process_is_taken_over_at_once(tmp_path: Path) -> None:
+    from llm_extract.cache import ResultCache
+
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    cache = ResultCache(tmp_path / "cache")
+    try:
+        import socket
+
+        cache._leases.set("k", f"{socket.gethostname()}:{int(dead.stdout)}", expire=600)
+        assert cache.claim("k", 600)
+        assert not cache.claim("k", 600)  # now held by this live process
+    finally:
+        cache.close()
