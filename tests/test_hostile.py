@@ -505,3 +505,11 @@ def test_lease_of_a_killed_process_is_taken_over_at_once(tmp_path: Path) -> None
         assert not cache.claim("k", 600)  # now held by this live process
     finally:
         cache.close()
+
+
+def test_a_name_written_after_the_preposition_li_is_found_in_the_article() -> None:
+    from llm_extract.grounding import SourceText
+
+    article = SourceText("وقالت مصادر مقربة للحكومة السورية إن الاتفاق تم.")
+
+    assert article.contains("الحكومة السورية") and not article.contains("الحكومة المصرية")
