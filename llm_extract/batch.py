@@ -38,7 +38,7 @@ from tqdm.auto import tqdm
 
 from .cache import sha256_text
 from .config import BackendConfig
-from .documents import Document, iter_documents, parse_published, read_document
+from .documents import Document, iter_documents, parse_published, read_document, unique_ids
 from .errors import InputError, LLMExtractError
 from .results import VIEWS, DocumentResult, Usage
 
@@ -49,6 +49,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
 __all__ = [
+    "BatchInterrupted",
     "BatchResult",
     "BatchSummary",
     "DocumentReport",
@@ -269,6 +270,18 @@ def _names_a_file(text: str) -> bool:
         return False
 
 
+class BatchInterrupted(KeyboardInterrupt):
+    """A batch stopped by Ctrl-C or SIGTERM, carrying the summary of what finished.
+
+    A ``KeyboardInterrupt``, so callers that stop on one still do; the
+    command line uses ``summary`` to write ``--summary`` and say what is done.
+    """
+
+    def __init__(self, summary: BatchSummary) -> None:
+        super().__init__("batch interrupted")
+        self.summary = summary
+
+
 def documents_from(
     sources: Source | Iterable[Source],
     *,
@@ -276,6 +289,7 @@ def documents_from(
     text_is_path: bool = False,
     text_column: str | None = None,
     id_column: str | None = None,
+    follow_symlinks: bool = False,
 ) -> Iterator[Document | InputError]:
     """Expand sources into documents, in order; unreadable ones come out as their ``InputError``.
 
@@ -293,7 +307,11 @@ def documents_from(
             yield source
         elif isinstance(source, os.PathLike) or text_is_path:
             yield from iter_documents(
-                [Path(source)], published=published, text_column=text_column, id_column=id_column
+                [Path(source)],
+                published=published,
+                text_column=text_column,
+                id_column=id_column,
+                follow_symlinks=follow_symlinks,
             )
         else:
             try:
@@ -366,6 +384,7 @@ async def arun_batch(
     progress: bool = True,
     errors_path: str | os.PathLike[str] | None = None,
     keep_results: bool = True,
+    summary: BatchSummary | None = None,
 ) -> BatchResult:
     """Extract every document; a failure is recorded, never fatal to the batch.
 
@@ -379,9 +398,11 @@ async def arun_batch(
         progress: the ``tqdm.auto`` bar on stderr.
         errors_path: failed documents as JSON lines (``doc_id``, ``error``, ``reason``).
         keep_results: ``False`` drops results once written (for long CLI runs).
+        summary: filled in as documents finish, so a caller still has it when the run is interrupted.
     """
-    items = list(documents)
-    summary = BatchSummary(documents=len(items))
+    items = list(unique_ids(documents))  # one id, one output line and one cache entry
+    summary = summary if summary is not None else BatchSummary()
+    summary.documents = len(items)
     done: list[DocumentResult | Failure | None] = [None] * len(items)
     reports: list[DocumentReport | None] = [None] * len(items)
     kept: list[DocumentResult] = []
@@ -443,7 +464,9 @@ async def arun_batch(
                 report.wall_time_s = time.perf_counter() - t0
                 finish(index, hit, report)
                 return
-            result = await extractor.aextract_document(item, refresh=True, usage=usage)
+            # refresh as asked: the engine looks again once it holds the document's lease,
+            # so a result another process stored meanwhile is not extracted twice
+            result = await extractor.aextract_document(item, refresh=refresh, usage=usage)
         except LLMExtractError as exc:
             fail(index, item.id, exc, usage, t0)
             return
@@ -451,7 +474,8 @@ async def arun_batch(
             log.error("%s: unexpected %s", item.id, type(exc).__name__, exc_info=True)
             fail(index, item.id, exc, usage, t0, f"{item.id}: unexpected {type(exc).__name__}: {exc}")
             return
-        report = DocumentReport(item.id, "extracted", result.record_count, usage, result.provenance.wall_time_s)
+        status: Literal["extracted", "cached"] = "cached" if result.provenance.cache_hit else "extracted"
+        report = DocumentReport(item.id, status, result.record_count, usage, result.provenance.wall_time_s)
         finish(index, result, report)
 
     async def worker() -> None:
@@ -491,14 +515,31 @@ def run_batch(
     errors_path: str | os.PathLike[str] | None = None,
     text_column: str | None = None,
     id_column: str | None = None,
+    follow_symlinks: bool = False,
 ) -> BatchSummary:
     """The CLI's entry: files, directories, JSONL and CSV files (strings are paths here), synchronously."""
     docs = documents_from(
-        list(sources), published=published, text_is_path=True, text_column=text_column, id_column=id_column
+        list(sources),
+        published=published,
+        text_is_path=True,
+        text_column=text_column,
+        id_column=id_column,
+        follow_symlinks=follow_symlinks,
     )
-    batch = extractor.run(
-        arun_batch(
-            extractor, docs, out=out, refresh=refresh, progress=progress, errors_path=errors_path, keep_results=False
+    summary = BatchSummary()
+    try:
+        batch = extractor.run(
+            arun_batch(
+                extractor,
+                docs,
+                out=out,
+                refresh=refresh,
+                progress=progress,
+                errors_path=errors_path,
+                keep_results=False,
+                summary=summary,
+            )
         )
-    )
+    except KeyboardInterrupt:
+        raise BatchInterrupted(summary) from None
     return batch.summary

@@ -10,8 +10,12 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
+import signal
 import sys
+import threading
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TextIO
 
 from .datasets import DEFAULT_SAMPLE
@@ -90,6 +94,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--dry-run",
         action="store_true",
         help="send nothing: print documents, chunks, estimated tokens and cost where prices are configured",
+    )
+    ex.add_argument(
+        "--follow-symlinks",
+        action="store_true",
+        help="in a directory input, also read links to files outside it (skipped and named otherwise)",
     )
     _eval_parser(sub)
     add_commands(sub, _common)
@@ -236,6 +245,20 @@ def _setup_logging(verbose: int) -> None:
         logging.getLogger("instructor").setLevel(logging.CRITICAL)
 
 
+def _interrupted(args: argparse.Namespace, exc: KeyboardInterrupt, code: int) -> int:
+    """Ctrl-C or SIGTERM: the summary of what finished, then the one line that says where it is."""
+    from .batch import BatchInterrupted
+
+    if isinstance(exc, BatchInterrupted):
+        if args.summary:
+            with open(args.summary, "w", encoding="utf-8") as f:
+                f.write(exc.summary.to_json() + "\n")
+        if not args.quiet:
+            print(exc.summary.describe(), file=sys.stderr)
+    print("llm-extract: interrupted; finished documents are in the output and the cache", file=sys.stderr)
+    return code
+
+
 def _run_extract(args: argparse.Namespace, out: TextIO) -> int:
     from .backends.embedded import EmbeddedBackend
     from .batch import run_batch
@@ -252,6 +275,7 @@ def _run_extract(args: argparse.Namespace, out: TextIO) -> int:
             errors_path=args.errors,
             text_column=args.text_column,
             id_column=args.id_column,
+            follow_symlinks=args.follow_symlinks,
         )
     finally:
         extractor.close()
@@ -310,12 +334,60 @@ def _extract_to_frame(args: argparse.Namespace, fmt: str) -> int:
     return status
 
 
+def _output_problem(args: argparse.Namespace) -> str | None:
+    """Why an output path cannot be used, checked before any work, or ``None``.
+
+    ``--out a.txt`` on input ``a.txt`` would truncate the article before it is
+    read, and two outputs on one file keep only the last one written; an
+    unwritable ``--summary`` would be found only after every request was paid.
+    Paths are compared resolved, so ``./a.txt`` and ``a.txt`` are one file.
+    """
+    inputs = {Path(p).resolve(): p for p in args.inputs}
+    seen: dict[Path, str] = {}
+    for flag in ("--out", "--errors", "--summary"):
+        path = getattr(args, flag[2:])
+        if not path:
+            continue
+        where = Path(path).resolve()
+        if where in inputs:
+            return f"{flag} {path}: is also an input ({inputs[where]}); write the output to another file"
+        folder = next((i for i in inputs if i.is_dir() and where.parent == i and where.suffix == ".txt"), None)
+        if folder is not None:
+            return f"{flag} {path}: is inside the input directory {inputs[folder]}; write the output elsewhere"
+        if where in seen:
+            return f"{flag} {path}: is the same file as {seen[where]}; give each output its own file"
+        seen[where] = flag
+        if where.is_dir():
+            return f"{flag} {path}: is a directory; name a file"
+        if where.exists() and not os.access(where, os.W_OK):
+            return f"{flag} {path}: is not writable (permission denied)"
+        if not where.exists() and not where.parent.is_dir():
+            return f"{flag} {path}: directory {where.parent} does not exist; create it first"
+        if not where.exists() and not os.access(where.parent, os.W_OK | os.X_OK):
+            return f"{flag} {path}: directory {where.parent} is not writable (permission denied)"
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     _setup_logging(args.verbose)
+    terminated = False
+
+    def on_sigterm(signum: int, frame: object) -> None:
+        nonlocal terminated
+        terminated = True
+        raise KeyboardInterrupt
+
+    previous = None
+    if args.command == "extract" and threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGTERM, on_sigterm)  # a scheduler's stop is treated like Ctrl-C
     try:
         if args.command == "extract":
+            problem = _output_problem(args)
+            if problem:
+                print(f"llm-extract: error: {problem}", file=sys.stderr)
+                return EXIT_USAGE
             fmt = _output_format(args)
             if fmt is None:
                 return EXIT_USAGE
@@ -342,12 +414,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except LLMExtractError as exc:
         print(f"llm-extract: error: {exc}", file=sys.stderr)
         return EXIT_FAILED
-    except KeyboardInterrupt:
-        print("llm-extract: interrupted; finished documents are in the output and the cache", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:
+        return _interrupted(args, exc, 143 if terminated else 130)
     except OSError as exc:
         print(f"llm-extract: error: {exc.filename or ''}: {exc.strerror or exc}", file=sys.stderr)
         return EXIT_FAILED
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
     return EXIT_OK
 
 

@@ -14,13 +14,15 @@ from __future__ import annotations
 
 import codecs
 import csv
+import dataclasses
 import datetime as dt
 import json
 import logging
 import os
 import re
+import stat
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,7 +30,15 @@ from .errors import InputError
 
 log = logging.getLogger("llm_extract")
 
-__all__ = ["Document", "iter_documents", "parse_published", "read_bytes", "read_document", "split_chunks"]
+__all__ = [
+    "Document",
+    "iter_documents",
+    "parse_published",
+    "read_bytes",
+    "read_document",
+    "split_chunks",
+    "unique_ids",
+]
 
 _BINARY_MAGIC = {
     b"\x89PNG": "a PNG image",
@@ -39,6 +49,11 @@ _BINARY_MAGIC = {
     b"\x1f\x8b": "a gzip archive",
 }
 
+
+MAX_FILE_BYTES = 64 * 2**20
+"""Largest article file read (64 MiB, far over any article); checked before reading, so a 1 GB file costs nothing."""
+MAX_JSONL_BYTES = 512 * 2**20
+"""Largest JSONL file read (512 MiB)."""
 
 _PARTIAL_DATE = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")
 
@@ -131,18 +146,39 @@ def _doc_id(path: Path) -> str:
     return name[: -len(".txt")] if name.endswith(".txt") else name
 
 
-def read_bytes(path: Path) -> bytes:
-    """A file's bytes, or an ``InputError`` whose one line says why not (missing, a directory, not readable)."""
+def _read_bounded(p: Path, limit: int) -> bytes:
+    """The bytes of a regular file of at most ``limit`` bytes, or one clear ``InputError``.
+
+    The size is checked before reading and the read itself is bounded (a
+    file may grow meanwhile); devices and FIFOs are refused unopened, since
+    ``/dev/zero`` never ends and opening a FIFO waits for a writer.
+    """
     try:
-        return path.read_bytes()
+        info = p.stat()
+        if stat.S_ISDIR(info.st_mode):
+            raise IsADirectoryError
+        if not stat.S_ISREG(info.st_mode):
+            raise InputError(f"{p}: is not a regular file (a device, FIFO or socket); save the text to a file first")
+        if info.st_size > limit:
+            raise InputError(f"{p}: {info.st_size:,} bytes is over the limit of {limit:,} bytes for one input file")
+        with p.open("rb") as f:
+            data = f.read(limit + 1)
     except FileNotFoundError:
-        raise InputError(f"{path}: no such file") from None
+        raise InputError(f"{p}: no such file") from None
     except IsADirectoryError:
-        raise InputError(f"{path}: is a directory, not a file") from None
+        raise InputError(f"{p}: is a directory, not a file") from None
     except PermissionError:
-        raise InputError(f"{path}: permission denied (file is not readable)") from None
+        raise InputError(f"{p}: permission denied (file is not readable)") from None
     except OSError as exc:
-        raise InputError(f"{path}: cannot be read ({exc.strerror})") from None
+        raise InputError(f"{p}: cannot be read ({exc.strerror})") from None
+    if len(data) > limit:
+        raise InputError(f"{p}: grew over the limit of {limit:,} bytes for one input file while being read")
+    return data
+
+
+def read_bytes(path: Path) -> bytes:
+    """A file's bytes, bounded, or an ``InputError`` whose one line says why not (missing, a directory...)."""
+    return _read_bounded(path, MAX_FILE_BYTES)
 
 
 def read_document(
@@ -175,6 +211,7 @@ def iter_documents(
     published: str | dt.date | None = None,
     text_column: str | None = None,
     id_column: str | None = None,
+    follow_symlinks: bool = False,
 ) -> Iterator[Document | InputError]:
     """Documents from files, directories (``*.txt``, sorted), JSONL and CSV files, in order.
 
@@ -185,6 +222,9 @@ def iter_documents(
     ``<file stem>-<row>``; ``published``, ``source`` and ``url`` columns are
     used when present); without it, a ``.csv`` or ``.json`` file is read as
     one article, with a warning, since that is rarely what was meant.
+    In a directory, a symbolic link that leads outside it (``link.txt ->
+    /etc/passwd``) is skipped unless ``follow_symlinks``, and a broken one is
+    named, not dropped: a corpus must not send files from elsewhere to a model server.
     """
     for source in sources:
         p = Path(source)
@@ -193,11 +233,15 @@ def iter_documents(
         elif p.suffix.lower() == ".csv" and text_column:
             yield from _iter_csv(p, text_column, id_column)
         elif p.is_dir():
-            files = sorted(f for f in p.iterdir() if f.is_file() and f.suffix == ".txt")
+            files = sorted(f for f in p.iterdir() if f.suffix == ".txt" and (f.is_symlink() or f.is_file()))
             if not files:
                 yield InputError(f"{p}: directory holds no .txt files")
             for f in files:
-                yield _try_read(f, published)
+                skipped = _link_problem(f, p, follow_symlinks)
+                if skipped is not None:
+                    yield skipped
+                elif f.is_file():
+                    yield _try_read(f, published)
         elif p.suffix == ".jsonl":
             yield from _iter_jsonl(p)
         else:
@@ -207,7 +251,10 @@ def iter_documents(
 def _read_stdin(published: str | dt.date | None) -> Document | InputError:
     """Standard input as one article, id ``stdin`` (decoded and checked like a file)."""
     try:
-        text = _decode(sys.stdin.buffer.read(), "<stdin>")
+        data = sys.stdin.buffer.read(MAX_FILE_BYTES + 1)  # bounded like a file: a pipe can be endless
+        if len(data) > MAX_FILE_BYTES:
+            raise InputError(f"<stdin>: over the limit of {MAX_FILE_BYTES:,} bytes for one article")
+        text = _decode(data, "<stdin>")
         return Document(id="stdin", text=text, published=parse_published(published))
     except InputError as exc:
         return exc
@@ -215,7 +262,7 @@ def _read_stdin(published: str | dt.date | None) -> Document | InputError:
 
 def _iter_csv(path: Path, text_column: str, id_column: str | None) -> Iterator[Document | InputError]:
     try:
-        text = _decode(path.read_bytes(), str(path))
+        text = _decode(read_bytes(path), str(path))
     except (OSError, InputError) as exc:
         yield exc if isinstance(exc, InputError) else InputError(f"{path}: cannot be read ({exc})")
         return
@@ -240,6 +287,20 @@ def _iter_csv(path: Path, text_column: str, id_column: str | None) -> Iterator[D
             yield InputError(f"{where}: {exc}") if not str(exc).startswith(where) else exc
 
 
+def _link_problem(path: Path, directory: Path, follow: bool) -> InputError | None:
+    """Why a directory entry that is a symbolic link is skipped, or ``None`` to read it."""
+    if not path.is_symlink():
+        return None
+    target = path.resolve()
+    if not target.exists():
+        return InputError(f"{path}: is a broken symbolic link (to {os.readlink(path)}), skipped")
+    if not follow and not target.is_relative_to(directory.resolve()):
+        return InputError(
+            f"{path}: is a symbolic link to {target}, outside {directory}, skipped; pass --follow-symlinks to read it"
+        )
+    return None
+
+
 def _try_read(path: Path, published: str | dt.date | None) -> Document | InputError:
     try:
         return read_document(path, published=published)
@@ -249,7 +310,7 @@ def _try_read(path: Path, published: str | dt.date | None) -> Document | InputEr
 
 def _iter_jsonl(path: Path) -> Iterator[Document | InputError]:
     try:
-        text = _decode(path.read_bytes(), str(path))
+        text = _decode(_read_bounded(path, MAX_JSONL_BYTES), str(path))
     except (OSError, InputError) as exc:
         yield exc if isinstance(exc, InputError) else InputError(f"{path}: cannot be read ({exc})")
         return
@@ -261,7 +322,12 @@ def _iter_jsonl(path: Path) -> Iterator[Document | InputError]:
             obj = json.loads(line)
             if not isinstance(obj, dict) or not isinstance(obj.get("text"), str):
                 raise InputError(f"{where}: expected an object with a string 'text'")
-            doc_id = str(obj.get("id") or f"{path.stem}-{n}")
+            raw_id = obj.get("id")
+            if raw_id is not None and not isinstance(raw_id, str):
+                raise InputError(f"{where}: 'id' must be a string, not {type(raw_id).__name__}")
+            doc_id = raw_id or f"{path.stem}-{n}"
+            for field, value in (("id", doc_id), ("text", obj["text"])):
+                _check_encodable(value, f"{where}: {field}")
             yield Document(
                 id=doc_id,
                 text=obj["text"],
@@ -287,6 +353,37 @@ def _carried(obj: dict[str, object], where: str) -> dict[str, str | None]:
             raise InputError(f"{where}: {name!r} must be text, not {type(value).__name__}")
         carried[name] = value or None
     return carried
+
+
+def _check_encodable(text: str, where: str) -> None:
+    """Refuse a lone surrogate (JSON ``"\\ud800"``): UTF-8 has no form for it, so no request can hold it."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise InputError(
+            f"{where}: invalid character U+{ord(text[exc.start]):04X} (a lone surrogate) at position {exc.start}"
+        ) from None
+
+
+def unique_ids(items: Iterable[Document | InputError]) -> Iterator[Document | InputError]:
+    """The documents with ids made unique, in order: a repeated id gets ``#2``, ``#3``... and a warning.
+
+    Two JSONL lines with one id, or ``d1/x.txt`` and ``d2/x.txt``, would give
+    two output lines with one ``doc_id`` and one cache entry for two texts.
+    Suffixing in input order keeps ids stable from run to run.
+    """
+    seen: set[str] = set()
+    for item in items:
+        if isinstance(item, Document):
+            doc_id, n = item.id, 1
+            while doc_id in seen:
+                n += 1
+                doc_id = f"{item.id}#{n}"
+            if doc_id != item.id:
+                log.warning("%s: document id given more than once; occurrence %d is renamed %r", item.id, n, doc_id)
+                item = dataclasses.replace(item, id=doc_id)
+            seen.add(doc_id)
+        yield item
 
 
 _BREAK = re.compile(r"\n\s*\n|\n|(?<=[.!?؟。])\s+")

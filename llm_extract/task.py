@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -87,6 +88,19 @@ def _read_template(cfg: TaskConfig, name: str, prompt: str) -> str:
             f"task.prompt: template {name!r} not found; provide {prompt}.system.j2 "
             f"and {prompt}.user.j2 (in task.prompt_dir for your own)"
         ) from None
+
+
+_UNSAFE_ID = re.compile(r"[^\w.\-]+")
+_MARKER_LIKE = re.compile(r"(?i)article-[0-9a-f]{6,}")
+
+
+def prompt_id(doc_id: str) -> str:
+    """The document id as the prompt may show it: one short line of letters, digits, ``.``, ``-`` and ``_``.
+
+    Ids come from JSONL files a user did not write; one holding newlines or
+    text like the article marker would otherwise reach the model as prompt.
+    """
+    return _UNSAFE_ID.sub("_", _MARKER_LIKE.sub("_", doc_id)).strip("_")[:80] or "document"
 
 
 @dataclass(frozen=True)
@@ -207,7 +221,7 @@ class Task:
         the marker that would close its own block.
         """
         boundary = f"ARTICLE-{sha256_text(text)[:12]}"
-        ctx = {"doc_id": doc_id, "published": published, "boundary": boundary}
+        ctx = {"doc_id": prompt_id(doc_id), "published": published, "boundary": boundary}
         return [
             {"role": "system", "content": self._system.render(**ctx)},
             {"role": "user", "content": self._user.render(text=text, **ctx)},

@@ -108,7 +108,9 @@ def test_a_place_the_gazetteer_cannot_resolve_stays_without_coordinates(
     reply["incidents"][0]["location"] = {"as_written": "تل المجهول", "normalized": "Tall al-Majhul", "country": "Syria"}
     server.push(Reply.records(reply))
 
-    row = make_extractor().extract(SEED).to_pandas(acled=True).iloc[0]
+    article = ARTICLE + "\nتل المجهول قرية صغيرة.\n"  # the place is in the article, not in the gazetteer
+
+    row = make_extractor().extract(article).to_pandas(acled=True).iloc[0]
 
     assert pd.isna(row["latitude"]) and pd.isna(row["longitude"]) and pd.isna(row["geo_precision"])
 

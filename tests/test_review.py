@@ -73,7 +73,8 @@ def test_a_reject_and_a_correction_become_a_fixture_the_harness_scores(
     write_review([result], tmp_path / "review.csv")
     rows = read_sheet(tmp_path / "review.csv")
     mark(rows, "personnel_changes[0]", "(record)", reject="x")
-    mark(rows, "incidents[0]", "date.value", correct="2022-03-16")
+    mark(rows, "incidents[0]", "date.value", correct="2022-03")  # the reviewer trusts only the month
+    mark(rows, "incidents[0]", "date.precision", correct="month")
     mark(rows, "incidents[0]", "evidence[0].quote", correct=OTHER_PASSAGE)
     write_sheet(tmp_path / "review.csv", rows)
 
@@ -84,7 +85,7 @@ def test_a_reject_and_a_correction_become_a_fixture_the_harness_scores(
     gold = fixture.records()
     assert gold["personnel_changes"] == []
     incident = gold["incidents"][0]
-    assert incident.date.value == "2022-03-16"
+    assert (incident.date.value, incident.date.precision) == ("2022-03", "month")
     evidence = incident.evidence[0]
     assert ARTICLE[evidence.start : evidence.end] == OTHER_PASSAGE  # grounded again, offsets found anew
 
