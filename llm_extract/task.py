@@ -108,6 +108,12 @@ class Task:
     """What states a count besides digits and number words (the task's countable nouns)."""
     columns: Mapping[str, str] = field(default_factory=dict)
     """Friendlier ``to_pandas()`` column names (flattened name -> analyst name)."""
+    datasets: Mapping[str, Any] = field(default_factory=dict)
+    """Published benchmarks for ``llm-extract eval --dataset NAME:PATH``: name -> ``"module:ATTR"``
+    (imported only when run) or an :class:`llm_extract.evaluation.datasets.Dataset`."""
+    fixtures: str | None = None
+    """The package holding the task's gold fixtures as package data (``llm-extract eval``'s default),
+    so an installed task can be evaluated without a clone; ``None``: ``./seeds``."""
 
     def __post_init__(self) -> None:
         # Results carry their records, not their task: the DataFrame view finds the names here.
@@ -125,6 +131,8 @@ class Task:
         evaluation: Any = None,
         lexicon: NumberLexicon = NO_LEXICON,
         columns: Mapping[str, str] | None = None,
+        datasets: Mapping[str, Any] | None = None,
+        fixtures: str | None = None,
     ) -> Task:
         """A task from its parts; ``system``/``user`` are Jinja template sources.
 
@@ -135,7 +143,7 @@ class Task:
         if columns is None:
             declared = getattr(schema, "dataframe_columns", None)
             columns = dict(declared) if isinstance(declared, dict) else {}
-        return cls(name, schema, system, user, evaluation, lexicon, dict(columns))
+        return cls(name, schema, system, user, evaluation, lexicon, dict(columns), dict(datasets or {}), fixtures)
 
     @classmethod
     def from_config(cls, cfg: TaskConfig | None = None) -> Task:
@@ -152,7 +160,17 @@ class Task:
         # The rest of the task (evaluation, lexicon, columns) comes from the schema module's TASK.
         declared = getattr(importlib.import_module(schema.__module__), "TASK", None)
         if isinstance(declared, Task) and declared.schema is schema:
-            return cls(prompt, schema, sources[0], sources[1], declared.evaluation, declared.lexicon, declared.columns)
+            return cls(
+                prompt,
+                schema,
+                sources[0],
+                sources[1],
+                declared.evaluation,
+                declared.lexicon,
+                declared.columns,
+                declared.datasets,
+                declared.fixtures,
+            )
         return cls.define(prompt, schema, system=sources[0], user=sources[1])
 
     @cached_property

@@ -416,6 +416,10 @@ TASK = Task.define(
     user=read_template("llm_extract.prompts", "conflict.user.j2"),
     evaluation=EVALUATION,
     lexicon=LEXICON,
+    datasets={"fakes": "llm_extract.schemas.fakes:FAKES"},
+    fixtures="llm_extract.fixtures_data",
 )
 """The built-in task: these records, the ``conflict`` prompt, :data:`EVALUATION`, :data:`LEXICON`,
-and ``ConflictRecords.dataframe_columns`` as the DataFrame's column names."""
+``ConflictRecords.dataframe_columns`` as the DataFrame's column names,, the FA-KES benchmark
+(``--dataset fakes:PATH``, :mod:`llm_extract.schemas.fakes`) and the gold fixtures of ``seeds/``,
+installed as ``llm_extract.fixtures_data``."""
