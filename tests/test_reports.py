@@ -67,7 +67,7 @@ def test_missed_required_gold_record_is_named_by_id_and_first_quote_in_text_and_
     report = EvaluationReport([score], ["test"])
 
     text = report.table()
-    line = next(ln for ln in text.splitlines() if ln.strip().startswith("missed"))
+    line = next(ln for ln in text.splitlines() if ln.startswith("    missed "))
     assert line.strip().startswith("missed   negotiations[0]:")
     assert first_own_quote(gold_negotiation)[:40] in line
     (missed,) = json.loads(report.to_json())["documents"][0]["missed"]
@@ -82,7 +82,7 @@ def test_invented_record_is_named_by_type_summary_and_first_quote_in_text_and_js
 
     text = report.table()
     assert f"  test {negative.doc_id} [no event]" in text
-    line = next(ln for ln in text.splitlines() if ln.strip().startswith("invented"))
+    line = next(ln for ln in text.splitlines() if ln.startswith("    invented "))
     assert line.startswith('    invented Incident: "A <b>made-up</b> shelling of the opera house." quote ')
     assert line.endswith('"the opera house was shelled <script>x</script>"')
     (invented,) = json.loads(report.to_json())["documents"][0]["invented"]
