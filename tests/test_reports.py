@@ -110,6 +110,21 @@ def test_wrong_field_of_a_matched_pair_is_listed_under_its_document_with_gold_an
     assert "    missed " not in details and "    invented " not in details
 
 
+def test_to_pandas_has_one_row_per_missed_and_per_invented_record(seed: Fixture, negative: Fixture) -> None:
+    report = EvaluationReport(
+        [
+            score_fixture(seed, predicted(seed, drop=("negotiations", 0)), SPEC, backend="test"),
+            score_fixture(negative, {"incidents": [INVENTED]}, SPEC, backend="test"),
+        ],
+        ["test"],
+    )
+
+    missed, invented = report.to_pandas("missed"), report.to_pandas("invented")
+
+    assert list(missed["id"]) == ["negotiations[0]"] and list(missed["doc_id"]) == [seed.doc_id]
+    assert list(invented["type"]) == ["Incident"] and list(invented["doc_id"]) == [negative.doc_id]
+
+
 def test_a_perfect_document_names_nothing(seed: Fixture) -> None:
     report = EvaluationReport([score_fixture(seed, predicted(seed), SPEC, backend="test")], ["test"])
 

@@ -113,7 +113,9 @@ def _grid(title: str, groups: Sequence[str], cols: Sequence[str], rows: Sequence
     for g, name in enumerate(groups):
         span = sum(width[1 + g * ncols : 1 + (g + 1) * ncols]) + 2 * (ncols - 1)
         head.append("   " + name.ljust(span))
-    out = ["".join(head).rstrip(), line("", [c for _ in groups for c in cols])]
+    out = ["".join(head).rstrip()]
+    if any(cols):  # a table of single values (a comparison's metrics) needs no column names
+        out.append(line("", [c for _ in groups for c in cols]))
     out += [line(label, [c for cells in group for c in cells]) for label, group in rows]
     return "\n".join(out)
 
@@ -349,7 +351,7 @@ class EvaluationReport:
         Path(path).write_text(self.to_html(), encoding="utf-8")
 
     def to_pandas(
-        self, kind: Literal["documents", "fields", "overall", "mismatches"] = "documents"
+        self, kind: Literal["documents", "fields", "overall", "mismatches", "missed", "invented"] = "documents"
     ) -> pandas.DataFrame:
         """A DataFrame for analysis.
 
@@ -357,7 +359,8 @@ class EvaluationReport:
             kind: ``"documents"``: one row per backend, document and record
                 list; ``"overall"``: per backend and record list (``"all"``
                 included); ``"fields"``: per backend, document and field;
-                ``"mismatches"``: one row per wrong fact.
+                ``"mismatches"``: one row per wrong fact; ``"missed"`` / ``"invented"``: one row
+                per missed required gold record / per invented record.
 
         Raises:
             ImportError: pandas is not installed.
@@ -382,10 +385,10 @@ class EvaluationReport:
             for d in self.documents:
                 for name, f in d.fields.items():
                     rows.append({"backend": d.backend, "doc_id": d.doc_id, "field": name, **f.to_dict()})
-        elif kind == "mismatches":
+        elif kind in ("mismatches", "missed", "invented"):
             for d in self.documents:
-                for m in d.mismatches:
+                for m in getattr(d, kind):
                     rows.append({"backend": d.backend, "doc_id": d.doc_id, **m})
         else:
-            raise ValueError(f"kind must be documents, overall, fields or mismatches, not {kind!r}")
+            raise ValueError(f"kind must be documents, overall, fields, mismatches, missed or invented, not {kind!r}")
         return pd.DataFrame(rows)
