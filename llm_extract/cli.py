@@ -18,9 +18,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
-from .datasets import DEFAULT_SAMPLE
 from .documents import parse_published
 from .errors import ConfigError, InputError, LLMExtractError
+from .evaluation.datasets import DEFAULT_SAMPLE
 from .extract import Extractor, __version__
 
 __all__ = ["main"]
@@ -123,12 +123,15 @@ def _eval_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
         "records and print a table per document and overall; see the README, section Evaluation.",
     )
     ev.add_argument(
-        "--fixtures", metavar="DIR", default="seeds", help="folder of *.gold.json fixtures (default: seeds)"
+        "--fixtures",
+        metavar="DIR",
+        help="folder of *.gold.json fixtures (default: the configured task's own, installed with it)",
     )
     ev.add_argument(
         "--dataset",
         metavar="NAME:PATH",
-        help=f"score against a published dataset instead of the fixtures: {', '.join(_DATASETS)} (e.g. fakes:FILE.csv)",
+        help="score against a published dataset read from PATH, one the configured task registers as NAME, "
+        "instead of the fixtures (an unknown NAME lists the task's datasets)",
     )
     ev.add_argument(
         "--sample",
@@ -145,17 +148,25 @@ def _eval_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
         action="extend",
         help="[backends.NAME] to evaluate; several are compared side by side (default: default_backend)",
     )
-    ev.add_argument("--report", metavar="FILE.json", help="write the full report (every score and wrong fact) as JSON")
+    ev.add_argument(
+        "--compare",
+        nargs=2,
+        metavar=("A", "B"),
+        help="show two runs side by side, per document and overall, with the difference B - A; "
+        "each is a [backends.NAME] (run through the cache) or a JSON report saved with --report",
+    )
+    ev.add_argument(
+        "--report",
+        metavar="FILE.json",
+        help="write the full report (every score; missed, invented and wrong records) as JSON; "
+        "with --compare, the comparison",
+    )
     ev.add_argument("--html", metavar="FILE.html", help="write the report as an HTML page")
     ev.add_argument(
         "--min-f1", type=_fraction, metavar="X", help="exit 1 when a backend's overall F1 is below X (0 to 1)"
     )
     ev.add_argument("--no-cache", action="store_true", help="neither read nor write the cache")
     ev.add_argument("--refresh", action="store_true", help="ignore cached results (new ones are still stored)")
-
-
-_DATASETS = {"fakes": "llm_extract.schemas.fakes:FAKES"}
-"""``--dataset NAME:PATH`` names: the published datasets that ship with the built-in task."""
 
 
 def _sample(value: str) -> int:
@@ -169,17 +180,20 @@ def _sample(value: str) -> int:
 
 def _run_dataset(args: argparse.Namespace) -> int:
     """The article-level table on stdout; 1 when every article failed to extract."""
-    from .datasets import load_dataset, run_dataset
+    from .config import load_config
+    from .evaluation.datasets import run_dataset, task_dataset
+    from .task import Task
 
     name, _, path = args.dataset.partition(":")
-    if name not in _DATASETS or not path:
-        raise ConfigError(f"--dataset {args.dataset!r}: expected NAME:PATH with NAME one of {', '.join(_DATASETS)}")
+    if not name or not path:
+        raise ConfigError(f"--dataset {args.dataset!r}: expected NAME:PATH")
     if args.html or args.min_f1 is not None or len(args.backend or []) > 1:
         raise ConfigError("--dataset takes one --backend and no --html or --min-f1")
+    cfg = load_config(args.config)
     report = run_dataset(
-        load_dataset(_DATASETS[name]),
+        task_dataset(Task.from_config(cfg.task), name),
         path,
-        args.config,
+        cfg,
         (args.backend or [None])[0],
         sample=DEFAULT_SAMPLE if args.sample is None else args.sample or None,
         seed=args.seed or 0,
@@ -196,12 +210,48 @@ def _run_dataset(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _run_compare(args: argparse.Namespace) -> int:
+    """Two backends, or saved reports, side by side on stdout; ``--report`` writes the comparison as JSON."""
+    from pathlib import Path
+
+    from .evaluation import EvaluationReport, compare, evaluate
+
+    if args.backend or args.html or args.min_f1 is not None:
+        raise ConfigError("--compare A B names both sides; it takes no --backend, --html or --min-f1")
+    if args.compare[0] == args.compare[1]:
+        raise ConfigError(f"--compare: A and B are both {args.compare[0]!r}; name two backends or two reports")
+    sides: dict[str, tuple[EvaluationReport, str, str]] = {}
+    for x in args.compare:
+        if x.endswith(".json") or Path(x).is_file():
+            saved = EvaluationReport.read_json(x)
+            sides[x] = (saved, saved.backends[0], Path(x).name)
+    backends = [x for x in args.compare if x not in sides]
+    if backends:
+        run = evaluate(
+            args.fixtures,
+            args.config,
+            backends,
+            cache=not args.no_cache,
+            refresh=args.refresh,
+            progress=not args.quiet,
+        )
+        sides |= {x: (run, x, x) for x in backends}
+    (report_a, backend_a, label_a), (report_b, backend_b, label_b) = (sides[x] for x in args.compare)
+    comparison = compare(report_a, report_b, backend_a=backend_a, backend_b=backend_b, labels=(label_a, label_b))
+    print(comparison.table())
+    if args.report:
+        comparison.write_json(args.report)
+    return EXIT_OK
+
+
 def _run_eval(args: argparse.Namespace) -> int:
     """Print the table on stdout, write the reports, then judge: a low F1 or a backend that failed everywhere is 1."""
     from .evaluation import evaluate
 
     if args.dataset:
         return _run_dataset(args)
+    if args.compare:
+        return _run_compare(args)
     if args.sample is not None or args.seed is not None:
         raise ConfigError("--sample and --seed choose articles of a --dataset; the fixtures are always scored whole")
 

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import json
 import typing
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +37,7 @@ from .errors import FixtureError, InputError
 from .grounding import SourceText, grounding
 from .task import Task
 
-__all__ = ["GoldDocument", "GoldEntry", "load_fixture", "load_fixtures"]
+__all__ = ["GoldDocument", "GoldEntry", "load_fixture", "load_fixtures", "task_fixtures"]
 
 
 class GoldEntry(BaseModel):
@@ -170,3 +171,25 @@ def load_fixtures(directory: str | Path = "seeds", task: Task | None = None) -> 
         raise FixtureError(f"{directory}: no *.gold.json fixtures found")
     task = task or Task.from_config()
     return [load_fixture(f, task) for f in files]
+
+
+def task_fixtures(task: Task | None = None) -> Path:
+    """Where the task's own fixtures are: its ``fixtures`` package (installed package data), else ``./seeds``.
+
+    The built-in task's fixtures ship inside the package, so ``llm-extract eval`` needs no clone.
+
+    Raises:
+        FixtureError: the package does not import, or is not a folder on disk (a zipped install).
+    """
+    task = task or Task.from_config()
+    if task.fixtures is None:
+        return Path("seeds")
+    try:
+        folder = resources.files(task.fixtures)
+    except ModuleNotFoundError as exc:
+        raise FixtureError(f"task {task.name!r}: fixtures package {task.fixtures!r} does not import ({exc})") from None
+    if not isinstance(folder, Path):
+        raise FixtureError(
+            f"task {task.name!r}: fixtures package {task.fixtures!r} is not a folder; pass --fixtures DIR"
+        )
+    return folder

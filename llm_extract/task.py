@@ -15,6 +15,7 @@ describes that schema.
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import json
 import re
@@ -124,6 +125,12 @@ class Task:
     """Friendlier ``to_pandas()`` column names (flattened name -> analyst name)."""
     exports: Mapping[str, Callable[[list[Any]], Any]] = field(default_factory=dict)
     """Named export forms (``{"acled": function}``): results in, a DataFrame out."""
+    datasets: Mapping[str, Any] = field(default_factory=dict)
+    """Published benchmarks for ``llm-extract eval --dataset NAME:PATH``: name -> ``"module:ATTR"``
+    (imported only when run) or an :class:`llm_extract.evaluation.datasets.Dataset`."""
+    fixtures: str | None = None
+    """The package holding the task's gold fixtures as package data (``llm-extract eval``'s default),
+    so an installed task can be evaluated without a clone; ``None``: ``./seeds``."""
 
     def __post_init__(self) -> None:
         # Results carry their records, not their task: the DataFrame views find these here.
@@ -144,6 +151,8 @@ class Task:
         lexicon: NumberLexicon = NO_LEXICON,
         columns: Mapping[str, str] | None = None,
         exports: Mapping[str, Callable[[list[Any]], Any]] | None = None,
+        datasets: Mapping[str, Any] | None = None,
+        fixtures: str | None = None,
     ) -> Task:
         """A task from its parts; ``system``/``user`` are Jinja template sources.
 
@@ -154,7 +163,18 @@ class Task:
         if columns is None:
             declared = getattr(schema, "dataframe_columns", None)
             columns = dict(declared) if isinstance(declared, dict) else {}
-        return cls(name, schema, system, user, evaluation, lexicon, dict(columns), dict(exports or {}))
+        return cls(
+            name,
+            schema,
+            system,
+            user,
+            evaluation=evaluation,
+            lexicon=lexicon,
+            columns=dict(columns),
+            exports=dict(exports or {}),
+            datasets=dict(datasets or {}),
+            fixtures=fixtures,
+        )
 
     @classmethod
     def from_config(cls, cfg: TaskConfig | None = None) -> Task:
@@ -168,19 +188,10 @@ class Task:
         prompt = cfg.prompt or builtin.name
         sources = [_read_template(cfg, f"{prompt}.{part}.j2", prompt) for part in ("system", "user")]
         schema = _load_schema(cfg.schema_) if cfg.schema_ else builtin.schema
-        # The rest of the task (evaluation, lexicon, columns) comes from the schema module's TASK.
+        # The rest of the task (evaluation, lexicon, columns, exports...) comes from the schema module's TASK.
         declared = getattr(importlib.import_module(schema.__module__), "TASK", None)
         if isinstance(declared, Task) and declared.schema is schema:
-            return cls(
-                prompt,
-                schema,
-                sources[0],
-                sources[1],
-                declared.evaluation,
-                declared.lexicon,
-                declared.columns,
-                declared.exports,
-            )
+            return dataclasses.replace(declared, name=prompt, system_source=sources[0], user_source=sources[1])
         return cls.define(prompt, schema, system=sources[0], user=sources[1])
 
     @cached_property

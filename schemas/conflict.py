@@ -431,6 +431,10 @@ TASK = Task.define(
     evaluation=EVALUATION,
     lexicon=LEXICON,
     exports={"acled": _acled},
+    datasets={"fakes": "llm_extract.schemas.fakes:FAKES"},
+    fixtures="llm_extract.fixtures_data",
 )
 """The built-in task: these records, the ``conflict`` prompt, :data:`EVALUATION`, :data:`LEXICON`,
-``ConflictRecords.dataframe_columns`` as the DataFrame's column names, and the ``acled`` export form."""
+``ConflictRecords.dataframe_columns`` as the DataFrame's column names, the ``acled`` export form,
+the FA-KES benchmark (``--dataset fakes:PATH``, :mod:`llm_extract.schemas.fakes`) and the gold
+fixtures of ``seeds/``, installed as ``llm_extract.fixtures_data``."""

@@ -42,9 +42,9 @@ from pathlib import Path
 from llm_extract.schemas.conflict import ConflictRecords, EventType, Incident, SubEventType
 
 from llm_extract.batch import Failure
-from llm_extract.datasets import ArticleScore, Check, CheckSpec, DatasetItem
 from llm_extract.documents import Document, read_bytes
 from llm_extract.errors import InputError
+from llm_extract.evaluation.datasets import ArticleScore, Check, CheckSpec, DatasetItem
 from llm_extract.results import DocumentResult
 
 __all__ = [
@@ -260,7 +260,7 @@ def _decoded_lines(data: bytes, name: str) -> list[str]:
 
 @dataclass(frozen=True)
 class FakesDataset:
-    """The FA-KES CSV as a :class:`~llm_extract.datasets.Dataset` of conflict records."""
+    """The FA-KES CSV as a :class:`~llm_extract.evaluation.datasets.Dataset` of conflict records."""
 
     name: str = "FA-KES"
     checks: tuple[CheckSpec, ...] = (

@@ -165,8 +165,10 @@ def make_extractor(tmp_path: Path, server: ChatServer) -> Iterator[Callable[...,
         ex.close()
 
 
-def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    """Run the installed command line in a subprocess, as a user would."""
+def run_cli(
+    *args: str, env: dict[str, str] | None = None, timeout: float = 120, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run the installed command line in a subprocess, as a user would (in the repository, or in ``cwd``)."""
     exe = shutil.which("llm-extract")
     cmd = [exe] if exe else [sys.executable, "-m", "llm_extract.cli"]
     return subprocess.run(
@@ -175,5 +177,5 @@ def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 120)
         text=True,
         env={**os.environ, **(env or {})},
         timeout=timeout,
-        cwd=ROOT,
+        cwd=cwd or ROOT,
     )

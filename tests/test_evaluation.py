@@ -373,7 +373,7 @@ def test_report_table_shows_backends_side_by_side_and_names_failures() -> None:
     assert "big" in header and "small<b>" in header
     assert "jasim" in text and "overall" in text and "incidents.casualties.wounded" in text
     assert "Failed:\n  small<b> jasim: BackendError" in text
-    assert "casualties.wounded" in text.split("Wrong facts:")[1]
+    assert "wrong    incidents[0].casualties.wounded: gold " in text.split("Per document:")[1]
 
 
 def test_report_html_escapes_every_value() -> None:

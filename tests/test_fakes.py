@@ -16,8 +16,10 @@ from llm_extract.schemas.conflict import ConflictRecords, Incident
 from llm_extract.schemas.fakes import FAKES, GOVERNORATES, FakesAnnotation, governorate
 
 from llm_extract.batch import Failure
-from llm_extract.datasets import DEFAULT_SAMPLE, DatasetItem, run_dataset, sample_items
+from llm_extract.errors import ConfigError
+from llm_extract.evaluation.datasets import DEFAULT_SAMPLE, DatasetItem, run_dataset, sample_items, task_dataset
 from llm_extract.results import DocumentResult, Provenance
+from llm_extract.task import Task
 from llm_extract.testing import ChatServer, Reply, replay
 
 COLUMNS = [
@@ -565,13 +567,25 @@ def test_eval_dataset_exits_1_when_every_article_failed(tmp_path: Path) -> None:
     assert "every article failed" in result.stderr
 
 
-def test_eval_dataset_refuses_an_unknown_dataset_name_with_one_line() -> None:
+def test_eval_dataset_refuses_a_name_the_task_does_not_register_with_one_line_listing_those_it_does() -> None:
     result = run_cli("eval", "--dataset", "acled:x.csv", "--quiet")
 
     assert result.returncode == 2
     assert result.stderr.strip() == (
-        "llm-extract: error: --dataset 'acled:x.csv': expected NAME:PATH with NAME one of fakes"
+        "llm-extract: error: dataset 'acled': task 'conflict' registers no such dataset (it registers: fakes)"
     )
+
+
+def test_dataset_names_are_the_tasks_own_a_string_imported_late_or_an_object() -> None:
+    by_string = Task.define(
+        "t", ConflictRecords, system="s", user="u", datasets={"mine": "llm_extract.schemas.fakes:FAKES"}
+    )
+    by_object = Task.define("t", ConflictRecords, system="s", user="u", datasets={"mine": FAKES})
+
+    assert task_dataset(by_string, "mine") is FAKES
+    assert task_dataset(by_object, "mine") is FAKES
+    with pytest.raises(ConfigError, match="task 't' registers no such dataset"):
+        task_dataset(by_object, "fakes")
 
 
 def test_sample_and_seed_without_a_dataset_are_refused_rather_than_ignored() -> None:

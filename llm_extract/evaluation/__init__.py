@@ -29,12 +29,18 @@ generic comparators of this module (:class:`Exact`, :class:`Text`,
 
 Entry points: :func:`evaluate` (extract with configured backends, through the
 cache, and score; the CLI's ``llm-extract eval``), :func:`score_fixture` and
-:func:`score_records` (score predictions you already have).
+:func:`score_records` (score predictions you already have), :func:`compare`
+(two backends or two saved reports side by side; ``llm-extract eval --compare A B``).
+Reports name what went wrong: per document, each missed required gold record
+(its id, ``incidents[1]``, and first quote), each invented record (its type,
+summary and first quote) and each wrong field of a matched pair.
+Published benchmarks (FA-KES) run through :mod:`llm_extract.evaluation.datasets`.
 """
 
 from __future__ import annotations
 
 from .comparators import Aligned, All, Claims, Comparator, Date, Exact, Names, Quotes, SetOf, Text
+from .compare import Comparison, compare
 from .report import EvaluationReport, RunInfo
 from .runner import evaluate
 from .scoring import Counts, DocumentScore, FieldScore, score_fixture, score_records
@@ -45,6 +51,7 @@ __all__ = [
     "All",
     "Claims",
     "Comparator",
+    "Comparison",
     "Counts",
     "Date",
     "DocumentScore",
@@ -58,6 +65,7 @@ __all__ = [
     "RunInfo",
     "SetOf",
     "Text",
+    "compare",
     "evaluate",
     "score_fixture",
     "score_records",

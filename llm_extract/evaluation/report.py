@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-import html
 import json
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+import jinja2
+
+from ..errors import InputError
 from ..results import Usage
 
 if TYPE_CHECKING:
@@ -54,6 +57,22 @@ class RunInfo:
         }
 
 
+@cache
+def _environment() -> jinja2.Environment:
+    """Templates are package data (``llm_extract/evaluation/templates``); every value is escaped."""
+    return jinja2.Environment(
+        loader=jinja2.PackageLoader("llm_extract.evaluation", "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+def _template(name: str) -> jinja2.Template:
+    return _environment().get_template(name)
+
+
 def _num(value: float | None) -> str:
     return "-" if value is None else f"{value:.2f}"
 
@@ -94,7 +113,9 @@ def _grid(title: str, groups: Sequence[str], cols: Sequence[str], rows: Sequence
     for g, name in enumerate(groups):
         span = sum(width[1 + g * ncols : 1 + (g + 1) * ncols]) + 2 * (ncols - 1)
         head.append("   " + name.ljust(span))
-    out = ["".join(head).rstrip(), line("", [c for _ in groups for c in cols])]
+    out = ["".join(head).rstrip()]
+    if any(cols):  # a table of single values (a comparison's metrics) needs no column names
+        out.append(line("", [c for _ in groups for c in cols]))
     out += [line(label, [c for cells in group for c in cells]) for label, group in rows]
     return "\n".join(out)
 
@@ -102,6 +123,31 @@ def _grid(title: str, groups: Sequence[str], cols: Sequence[str], rows: Sequence
 def _short(value: Any, limit: int = 70) -> str:
     text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _quoted(value: str | None, limit: int = 70) -> str:
+    return "-" if not value else '"' + _short(value, limit) + '"'
+
+
+def _missed_line(m: dict[str, Any]) -> str:
+    return f"    missed   {m['id']}: {_quoted(m.get('summary'))} quote {_quoted(m.get('quote'))}"
+
+
+def _invented_line(r: dict[str, Any]) -> str:
+    return f"    invented {r['type']}: {_quoted(r.get('summary'))} quote {_quoted(r.get('quote'))}"
+
+
+def _wrong_line(m: dict[str, Any]) -> str:
+    where = m.get("id") or f"{m['records']}[{m['gold']}]"
+    return (
+        f"    wrong    {where}.{m['field']}: gold {_short(m['gold_value'])} / predicted {_short(m['predicted_value'])}"
+    )
+
+
+def _limited(lines: list[str], limit: int) -> list[str]:
+    if len(lines) <= limit:
+        return lines
+    return [*lines[:limit], f"    ... and {len(lines) - limit} more (see the JSON report)"]
 
 
 @dataclass
@@ -163,9 +209,7 @@ class EvaluationReport:
             ("overall", [[*_count_cells(overall[b].total), _pct(overall[b].grounding_rate)] for b in self.backends])
         )
         types = list(dict.fromkeys(n for b in self.backends for n in overall[b].counts))
-        type_rows = [
-            (n, [_count_cells(overall[b].counts.get(n, Counts())) for b in self.backends]) for n in types
-        ]
+        type_rows = [(n, [_count_cells(overall[b].counts.get(n, Counts())) for b in self.backends]) for n in types]
         type_rows.append(("all", [_count_cells(overall[b].total) for b in self.backends]))
         names = list(dict.fromkeys(n for b in self.backends for n in overall[b].fields))
         field_rows = []
@@ -181,8 +225,16 @@ class EvaluationReport:
             ("field (matched pairs)", _FIELD_COLS, field_rows),
         ]
 
-    def table(self, *, mismatches: int = 20) -> str:
-        """The report as plain text: documents, record types, fields, then failures and wrong facts."""
+    def details(self) -> list[DocumentScore]:
+        """The documents that have something to name: a missed, invented or wrong record, or a failure."""
+        return [d for d in self.documents if d.missed or d.invented or d.mismatches or d.error]
+
+    def table(self, *, limit: int = 20) -> str:
+        """The report as plain text: documents, record types, fields, failures, then per document what went wrong.
+
+        Args:
+            limit: at most this many missed, invented and wrong lines per document (the JSON report has all).
+        """
         groups = [self._group_name(b) for b in self.backends]
         parts = [
             f"Evaluation of {len(self.doc_ids)} fixture{'' if len(self.doc_ids) == 1 else 's'}"
@@ -198,16 +250,19 @@ class EvaluationReport:
         failures = [d for d in self.documents if d.error]
         if failures:
             parts.append("Failed:\n" + "\n".join(f"  {d.backend} {d.doc_id}: {d.error}" for d in failures))
-        wrong = [(d, m) for d in self.documents for m in d.mismatches]
-        if wrong and mismatches:
+        named = [d for d in self.details() if d.missed or d.invented or d.mismatches]
+        if named:
             lines = [
-                f"  {d.backend} {d.doc_id} {m['records']}[{m['gold']}].{m['field']}: "
-                f"gold {_short(m['gold_value'])} / predicted {_short(m['predicted_value'])}"
-                for d, m in wrong[:mismatches]
+                "Per document: missed = required gold record no prediction matched (its id: list[index] in the "
+                "fixture, from 0);\ninvented = predicted record that matched no gold one; "
+                "wrong = field of a matched pair, gold / predicted."
             ]
-            if len(wrong) > mismatches:
-                lines.append(f"  ... and {len(wrong) - mismatches} more (see the JSON report)")
-            parts.append("Wrong facts:\n" + "\n".join(lines))
+            for d in named:
+                lines.append(f"  {d.backend} {d.doc_id}" + (" [no event]" if d.negative_control else ""))
+                lines += _limited([_missed_line(m) for m in d.missed], limit)
+                lines += _limited([_invented_line(r) for r in d.invented], limit)
+                lines += _limited([_wrong_line(m) for m in d.mismatches], limit)
+            parts.append("\n".join(lines))
         runs = [self.runs[b].describe() for b in self.backends if b in self.runs]
         if runs:
             parts.append("Runs:\n" + "\n".join("  " + r for r in runs))
@@ -228,52 +283,22 @@ class EvaluationReport:
 
     def _repr_html_(self) -> str:
         """A self-contained HTML rendering (no scripts, no external CSS); every value is escaped."""
-        e = html.escape
-        groups = [self._group_name(b) for b in self.backends]
-        cell = 'style="padding:2px 8px;text-align:right;border-bottom:1px solid #ddd"'
-        left = 'style="padding:2px 8px;text-align:left;border-bottom:1px solid #ddd"'
-        out = ['<div class="llm-extract-eval">']
-        for title, cols, rows in self._sections():
-            out.append('<table style="border-collapse:collapse;margin:8px 0">')
-            out.append(f"<thead><tr><th {left}></th>")
-            out += [f'<th colspan="{len(cols)}" {left}>{e(g)}</th>' for g in groups]
-            out.append(f"</tr><tr><th {left}>{e(title)}</th>")
-            out += [f"<th {cell}>{e(c)}</th>" for _ in groups for c in cols]
-            out.append("</tr></thead><tbody>")
-            for label, cells in rows:
-                out.append(f"<tr><td {left}>{e(label)}</td>")
-                out += [f"<td {cell}>{e(v)}</td>" for group in cells for v in group]
-                out.append("</tr>")
-            out.append("</tbody></table>")
-        failures = [d for d in self.documents if d.error]
-        if failures:
-            out.append("<p><b>Failed</b></p><ul>")
-            out += [f"<li>{e(d.backend)} {e(d.doc_id)}: {e(d.error or '')}</li>" for d in failures]
-            out.append("</ul>")
-        wrong = [(d, m) for d in self.documents for m in d.mismatches]
-        if wrong:
-            out.append('<table style="border-collapse:collapse;margin:8px 0"><thead><tr>')
-            out += [f"<th {left}>{e(h)}</th>" for h in ("backend", "document", "field", "gold", "predicted")]
-            out.append("</tr></thead><tbody>")
-            for d, m in wrong[:500]:
-                where = f"{m['records']}[{m['gold']}].{m['field']}"
-                out.append(
-                    f"<tr><td {left}>{e(d.backend)}</td><td {left}>{e(d.doc_id)}</td><td {left}>{e(where)}</td>"
-                    f'<td {left} dir="auto">{e(_short(m["gold_value"], 300))}</td>'
-                    f'<td {left} dir="auto">{e(_short(m["predicted_value"], 300))}</td></tr>'
-                )
-            out.append("</tbody></table>")
-        out += [f"<p>{e(self.runs[b].describe())}</p>" for b in self.backends if b in self.runs]
-        out.append("</div>")
-        return "".join(out)
+        return _template("report.html.j2").render(report=self, page=False, **self._html_context())
 
     def to_html(self) -> str:
         """A whole HTML page (UTF-8) around :meth:`_repr_html_`, for ``--html``."""
-        title = html.escape(f"llm-extract evaluation: {', '.join(self.backends)}")
-        return (
-            f'<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>{title}</title></head>'
-            f'<body style="font-family:sans-serif;font-size:14px"><h1>{title}</h1>{self._repr_html_()}</body></html>\n'
-        )
+        return _template("report.html.j2").render(report=self, page=True, **self._html_context())
+
+    def _html_context(self) -> dict[str, Any]:
+        return {
+            "title": f"llm-extract evaluation: {', '.join(self.backends)}",
+            "groups": [self._group_name(b) for b in self.backends],
+            "sections": self._sections(),
+            "failures": [d for d in self.documents if d.error],
+            "named": [d for d in self.details() if d.missed or d.invented or d.mismatches],
+            "runs": [self.runs[b].describe() for b in self.backends if b in self.runs],
+            "short": _short,
+        }
 
     # -- data ---------------------------------------------------------------------------
 
@@ -293,12 +318,41 @@ class EvaluationReport:
     def write_json(self, path: str | os.PathLike[str]) -> None:
         Path(path).write_text(self.to_json() + "\n", encoding="utf-8")
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> EvaluationReport:
+        """A report back from :meth:`to_dict`, so a saved run can be shown or compared with a new one."""
+        runs = {
+            b: RunInfo(**(r | {"usage": Usage.model_validate(r.get("usage") or {})}))
+            for b, r in (data.get("runs") or {}).items()
+        }
+        return cls(
+            [DocumentScore.from_dict(d) for d in data["documents"]],
+            list(data["backends"]),
+            runs,
+            fixtures=data.get("fixtures", ""),
+            spec=data.get("spec", ""),
+        )
+
+    @classmethod
+    def read_json(cls, path: str | os.PathLike[str]) -> EvaluationReport:
+        """A report saved by ``llm-extract eval --report FILE.json``.
+
+        Raises:
+            InputError: the file cannot be read, or it is not such a report (one line naming the file).
+        """
+        try:
+            return cls.from_dict(json.loads(Path(path).read_text(encoding="utf-8")))
+        except OSError as exc:
+            raise InputError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+        except (ValueError, KeyError, TypeError) as exc:
+            raise InputError(f"{path}: not an llm-extract evaluation report ({type(exc).__name__}: {exc})") from None
+
     def write_html(self, path: str | os.PathLike[str]) -> None:
         Path(path).write_text(self.to_html(), encoding="utf-8")
 
     def to_pandas(
         self,
-        kind: Literal["documents", "fields", "overall", "mismatches"] = "documents",
+        kind: Literal["documents", "fields", "overall", "mismatches", "missed", "invented"] = "documents",
         records: str | None = None,
     ) -> pandas.DataFrame:
         """A DataFrame for analysis.
@@ -307,7 +361,8 @@ class EvaluationReport:
             kind: ``"documents"``: one row per backend, document and record
                 list; ``"overall"``: per backend and record list (``"all"``
                 included); ``"fields"``: per backend, document and field;
-                ``"mismatches"``: one row per wrong fact.
+                ``"mismatches"``: one row per wrong fact; ``"missed"`` / ``"invented"``: one row
+                per missed required gold record / per invented record.
             records: only the rows of one record list, e.g. ``"incidents"``.
 
         Raises:
@@ -333,14 +388,12 @@ class EvaluationReport:
             for d in self.documents:
                 for name, f in d.fields.items():
                     rows.append({"backend": d.backend, "doc_id": d.doc_id, "field": name, **f.to_dict()})
-        elif kind == "mismatches":
+        elif kind in ("mismatches", "missed", "invented"):
             for d in self.documents:
-                for m in d.mismatches:
+                for m in getattr(d, kind):
                     rows.append({"backend": d.backend, "doc_id": d.doc_id, **m})
         else:
-            raise ValueError(f"kind must be documents, overall, fields or mismatches, not {kind!r}")
+            raise ValueError(f"kind must be documents, overall, fields, mismatches, missed or invented, not {kind!r}")
         if records is not None:
             rows = [r for r in rows if r.get("records", str(r.get("field", "")).split(".")[0]) == records]
         return pd.DataFrame(rows)
-
-

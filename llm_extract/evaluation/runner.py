@@ -11,7 +11,7 @@ from ..batch import arun_batch
 from ..config import Config, load_config
 from ..errors import FixtureError
 from ..extract import Extractor
-from ..fixtures import load_fixtures
+from ..fixtures import load_fixtures, task_fixtures
 from ..task import Task
 from .report import EvaluationReport, RunInfo
 from .scoring import DocumentScore, score_fixture
@@ -21,7 +21,7 @@ from .spec import EvaluationSpec
 
 
 def evaluate(
-    fixtures_dir: str | os.PathLike[str] = "seeds",
+    fixtures_dir: str | os.PathLike[str] | None = None,
     config: Config | str | os.PathLike[str] | None = None,
     backends: str | Sequence[str] | None = None,
     *,
@@ -38,7 +38,8 @@ def evaluate(
     missed, it never stops the run.
 
     Args:
-        fixtures_dir: folder of ``*.gold.json`` fixtures beside their sources.
+        fixtures_dir: folder of ``*.gold.json`` fixtures beside their sources; by default the
+            task's own, installed with it (:func:`~llm_extract.fixtures.task_fixtures`).
         config: a :class:`Config`, a config file, or ``None`` to find one as usual.
         backends: ``[backends.NAME]`` names to compare; default ``default_backend``.
         cache: ``False`` neither reads nor writes the cache.
@@ -56,7 +57,8 @@ def evaluate(
         cfg.backend(name)  # unknown names and missing keys fail before any model call
     task = Task.from_config(cfg.task)
     spec = spec or EvaluationSpec.for_task(task)
-    fixtures = load_fixtures(Path(fixtures_dir), task)
+    fixtures_dir = task_fixtures(task) if fixtures_dir is None else Path(fixtures_dir)
+    fixtures = load_fixtures(fixtures_dir, task)
     seen: dict[str, Path] = {}
     for fx in fixtures:
         if fx.doc_id in seen:

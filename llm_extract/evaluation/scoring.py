@@ -97,8 +97,11 @@ class DocumentScore:
         counts: per record list.
         fields: ``"<list>.<field label>"`` -> score over matched pairs.
         quotes, grounded: predicted evidence quotes, and how many are found in the source.
-        matches: ``(list, gold index, predicted index, similarity, optional)`` per pair.
-        mismatches: every field of a matched pair that scored below 1, with both values.
+        matches: per pair, the gold id (``incidents[1]``: the fixture's list and index from 0),
+            both indexes, the similarity, whether the gold is optional, and both records' summaries.
+        mismatches: every field of a matched pair that scored below 1: gold id, field, both values.
+        missed: every required gold record no prediction matched: its id, summary and first quote.
+        invented: every prediction that matched no gold record: its list, type, summary and first quote.
         error: why extraction failed (the document then counts as all missed).
     """
 
@@ -111,6 +114,8 @@ class DocumentScore:
     grounded: int = 0
     matches: list[dict[str, Any]] = field(default_factory=list)
     mismatches: list[dict[str, Any]] = field(default_factory=list)
+    missed: list[dict[str, Any]] = field(default_factory=list)
+    invented: list[dict[str, Any]] = field(default_factory=list)
     error: str | None = None
     cache_hit: bool | None = None
     documents: int = 1
@@ -166,7 +171,68 @@ class DocumentScore:
         if details:
             data["matches"] = self.matches
             data["mismatches"] = self.mismatches
+            data["missed"] = self.missed
+            data["invented"] = self.invented
         return data
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> DocumentScore:
+        """A document's score back from :meth:`to_dict` (a saved JSON report), for comparing runs."""
+
+        def counts(c: Mapping[str, Any]) -> Counts:
+            return Counts(c["tp"], c["fp"], c["fn"], c.get("optional_found", 0), c.get("optional_missed", 0))
+
+        evidence = data.get("evidence") or {}
+        return cls(
+            doc_id=data["doc_id"],
+            backend=data.get("backend", ""),
+            negative_control=bool(data.get("negative_control", False)),
+            counts={name: counts(c) for name, c in data.get("records", {}).items() if name != "all"},
+            fields={
+                name: FieldScore((f["accuracy"] or 0.0) * f["n"], f["n"]) for name, f in data.get("fields", {}).items()
+            },
+            quotes=evidence.get("quotes", 0),
+            grounded=evidence.get("grounded", 0),
+            matches=list(data.get("matches", [])),
+            mismatches=list(data.get("mismatches", [])),
+            missed=list(data.get("missed", [])),
+            invented=list(data.get("invented", [])),
+            error=data.get("error"),
+            cache_hit=data.get("cache_hit"),
+            documents=data.get("documents", 1),
+        )
+
+
+def first_quote(record: BaseModel) -> str | None:
+    """The record's own first evidence quote, else the first inside it (a casualty's, a claim's)."""
+    own = getattr(record, "evidence", None)
+    if isinstance(own, list):
+        for ev in iter_evidence(own):
+            return ev.quote
+    for ev in iter_evidence(record):
+        return ev.quote
+    return None
+
+
+def summary_of(record: BaseModel, name: str = "summary") -> str | None:
+    """What a reader knows the record by: its ``name`` field, else its first text field (a person's name)."""
+    value = getattr(record, name, None)
+    if isinstance(value, str) and value:
+        return value
+    for field_name in type(record).model_fields:
+        value = getattr(record, field_name)
+        if isinstance(value, str) and value:
+            return value
+    return None
+
+
+def _named(name: str, record: BaseModel) -> dict[str, Any]:
+    return {
+        "records": name,
+        "type": type(record).__name__,
+        "summary": summary_of(record),
+        "quote": first_quote(record),
+    }
 
 
 GoldList = Sequence[BaseModel | tuple[BaseModel, bool]]
@@ -236,7 +302,16 @@ def score_records(
             else:
                 counts.tp += 1
             out.matches.append(
-                {"records": name, "gold": i, "predicted": j, "similarity": round(sims[i][j], 4), "optional": optional}
+                {
+                    "records": name,
+                    "id": f"{name}[{i}]",
+                    "gold": i,
+                    "predicted": j,
+                    "similarity": round(sims[i][j], 4),
+                    "optional": optional,
+                    "gold_summary": summary_of(g),
+                    "predicted_summary": summary_of(p[j]),
+                }
             )
             for label, comparator in rs.fields.items():
                 score = comparator(g, p[j])
@@ -249,6 +324,7 @@ def score_records(
                     out.mismatches.append(
                         {
                             "records": name,
+                            "id": f"{name}[{i}]",
                             "gold": i,
                             "predicted": j,
                             "field": label,
@@ -257,12 +333,16 @@ def score_records(
                             "predicted_value": comparator.show(p[j]),
                         }
                     )
-        for i, (_, optional) in enumerate(entries):
+        for i, (g, optional) in enumerate(entries):
             if i not in matched_g:
                 if optional:
                     counts.optional_missed += 1
                 else:
                     counts.fn += 1
+                    out.missed.append({"id": f"{name}[{i}]", "gold": i} | _named(name, g))
+        for j, record in enumerate(p):
+            if j not in matched_p:
+                out.invented.append({"predicted": j} | _named(name, record))
         counts.fp += len(p) - len(matched_p)
     finder = SourceText(source) if source is not None else None
     for records in preds.values():
@@ -295,5 +375,3 @@ def score_fixture(
     if isinstance(predicted, DocumentResult):
         score.cache_hit = predicted.provenance.cache_hit
     return score
-
-

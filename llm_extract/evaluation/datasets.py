@@ -6,8 +6,10 @@ event per article with a few facts (a toll, a place, a date, a cause), but it
 has hundreds of articles written by real outlets, so it tells backends and
 prompts apart where a handful of fixtures cannot. What its annotations mean,
 and how they are compared with extracted records, is domain knowledge; the
-engine only runs and reports it. A dataset is an object with the
-:class:`Dataset` protocol:
+engine only runs and reports it, and names none: a task registers its
+datasets (``Task.datasets``: name -> ``"module:ATTR"`` or the object), and
+``llm-extract eval --dataset NAME:PATH`` finds NAME there (:func:`task_dataset`).
+A dataset is an object with the :class:`Dataset` protocol:
 
 * ``load(path)`` reads the dataset's file into :class:`DatasetItem` s, each a
   :class:`~llm_extract.documents.Document` and the annotation of one row;
@@ -35,12 +37,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generic, Literal, Protocol, TypeVar, runtime_checkable
 
-from .batch import Failure
-from .config import Config, load_config
-from .documents import Document
-from .errors import ConfigError
-from .extract import Extractor
-from .results import DocumentResult, Usage
+from ..batch import Failure
+from ..config import Config, load_config
+from ..documents import Document
+from ..errors import ConfigError
+from ..extract import Extractor
+from ..results import DocumentResult, Usage
+from ..task import Task
 
 if TYPE_CHECKING:
     import pandas
@@ -57,6 +60,7 @@ __all__ = [
     "load_dataset",
     "run_dataset",
     "sample_items",
+    "task_dataset",
 ]
 
 DEFAULT_SAMPLE = 40
@@ -163,6 +167,25 @@ def load_dataset(spec: str) -> Dataset[Any]:
     if not isinstance(dataset, Dataset):
         raise ConfigError(f"dataset {spec!r}: is not a dataset (needs name, checks, load() and score())")
     return dataset
+
+
+def task_dataset(task: Task, name: str) -> Dataset[Any]:
+    """The dataset ``task`` registers under ``name`` (``--dataset NAME:PATH``), imported only now.
+
+    Raises:
+        ConfigError: the task registers no such name (the line lists those it does), or it is not a dataset.
+    """
+    entry = task.datasets.get(name)
+    if entry is None:
+        known = ", ".join(sorted(task.datasets)) or "none"
+        raise ConfigError(f"dataset {name!r}: task {task.name!r} registers no such dataset (it registers: {known})")
+    if isinstance(entry, str):
+        return load_dataset(entry)
+    if not isinstance(entry, Dataset):
+        raise ConfigError(
+            f"dataset {name!r} of task {task.name!r}: is not a dataset (needs name, checks, load() and score())"
+        )
+    return entry
 
 
 def _rank(seed: int, item_id: str) -> str:
