@@ -182,33 +182,39 @@ def _input_kind(path: str) -> Literal["jsonl", "parquet", "txt"]:
     names = {f.suffix for f in p.rglob("*") if f.is_file()}
     for kind in ("jsonl", "parquet", "txt"):
         if f".{kind}" in names:
-            return kind  # type: ignore[return-value]
+            return kind
     raise InputError(f"{path}: folder holds no .jsonl, .parquet or .txt files")
 
 
-def _read_input(ray: Any, path: str) -> ray.data.Dataset:
+def _read_input(rt: Any, path: str) -> ray.data.Dataset:
     """The input as a dataset of ``id`` + ``text``/``published`` or ``id`` + ``path``.
 
     Ray's checkpoint filter sits on a read, so JSONL and Parquet are read by
     Ray; a .txt folder is listed here and each worker reads its own files.
     """
     kind = _input_kind(path)
+    ds: ray.data.Dataset
     if kind == "jsonl":
-        return ray.data.read_json(path, file_extensions=["jsonl"])
-    if kind == "parquet":
-        return ray.data.read_parquet(path, file_extensions=["parquet"])
-    files = sorted(f for f in Path(path).iterdir() if f.is_file() and f.suffix == ".txt")
-    return ray.data.from_items([{"id": f.name[: -len(".txt")], "path": str(f)} for f in files])
+        ds = rt.data.read_json(path, file_extensions=["jsonl"])
+    elif kind == "parquet":
+        ds = rt.data.read_parquet(path, file_extensions=["parquet"])
+    else:
+        files = sorted(f for f in Path(path).iterdir() if f.is_file() and f.suffix == ".txt")
+        ds = rt.data.from_items([{"id": f.name[: -len(".txt")], "path": str(f)} for f in files])
+    return ds
 
 
 def _check_ids(ds: ray.data.Dataset, where: str) -> int:
     """Refuse missing or repeated ids before any request: resume is by id. Returns the document count."""
+    import pyarrow as pa
+
     if "id" not in (ds.schema().names if ds.schema() is not None else []):
         raise InputError(f"{where}: every document needs an 'id' column (resume and output rows are by id)")
     seen: set[str] = set()
     repeated: list[str] = []
     missing = 0
     for batch in ds.select_columns(["id"]).iter_batches(batch_format="pyarrow", batch_size=65536):
+        assert isinstance(batch, pa.Table)
         for value in batch.column("id").to_pylist():
             if value is None or str(value) == "":
                 missing += 1
@@ -376,6 +382,7 @@ def run(
     cache: bool = True,
     cache_dir: str | os.PathLike[str] | None = None,
     refresh: bool = False,
+    progress: bool = True,
 ) -> DistributedSummary:
     """Extract a corpus on Ray Data and write one row per document to ``out``; resumable.
 
@@ -386,6 +393,7 @@ def run(
         config: the config file; it must be readable at this path on every node.
         workers: actors, each with one extractor running ``concurrency`` requests.
         batch_size: documents per block (and per checkpoint record).
+        progress: Ray Data's progress lines on stderr.
         ray_address: an existing cluster (``"auto"`` or ``"ray://..."``); None starts
             a local Ray for this run and stops it afterwards.
 
@@ -409,6 +417,9 @@ def run(
         else:
             ray.init(address=ray_address, log_to_driver=False)
         started = True
+    if not progress:
+        ray.data.DataContext.get_current().enable_progress_bars = False
+        logging.getLogger("ray.data").setLevel(logging.WARNING)
     try:
         return _run(ray, inputs, out, fmt, t0, config, backend, workers, batch_size, cache, cache_dir, refresh)
     finally:
@@ -459,4 +470,3 @@ def _run(
         wall_time_s=time.monotonic() - t0,
         failures=failed[:20],
     )
-
