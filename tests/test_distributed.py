@@ -131,6 +131,67 @@ def test_the_key_is_in_no_output_log_or_ray_session_file(cli_run: CliRun) -> Non
     assert searched > 20  # Ray's logs, the workers' stdout/stderr, the part files, the checkpoint
 
 
+def _cli_command(corpus: Path, out: Path, config: Path) -> list[str]:
+    exe = shutil.which("llm-extract")
+    cmd = [exe] if exe else [sys.executable, "-m", "llm_extract.cli"]
+    return [*cmd, "extract", str(corpus), "--engine", "ray", "--workers", "2", "--out", str(out),
+            "--config", str(config), "-q"]  # fmt: skip
+
+
+def test_a_job_killed_at_document_150_resumes_with_only_the_documents_without_a_row(tmp_path: Path) -> None:
+    """SIGKILL to the whole command (driver, Ray and its workers) mid-run, then the same command again."""
+    corpus = write_corpus(tmp_path / "corpus.jsonl")
+    out, config = tmp_path / "out.parquet", tmp_path / "llm_extract.toml"
+    ray_dir = Path(tempfile.mkdtemp(prefix="rt", dir="/tmp"))
+    env = {**os.environ, "LLM_EXTRACT_CACHE_DIR": str(tmp_path / "cache"), "RAY_TMPDIR": str(ray_dir)}
+    job: dict[str, Any] = {}
+    lock = threading.Lock()
+
+    def respond(request: RecordedRequest) -> Reply:
+        with lock:
+            if len(server.requests) >= 150 and "killed_at" not in job:
+                os.killpg(job["proc"].pid, signal.SIGKILL)
+                job["killed_at"] = time.monotonic()
+        return Reply.records(EMPTY)
+
+    try:
+        with ChatServer(respond, latency=0.02) as server:
+            write_config(config, server.url)
+            job["proc"] = subprocess.Popen(
+                _cli_command(corpus, out, config), env=env, cwd=ROOT, start_new_session=True,
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            )  # fmt: skip
+            assert job["proc"].wait(timeout=600) == -signal.SIGKILL
+            written_before = {r["id"] for r in read_output(out)}
+            again = subprocess.run(
+                _cli_command(corpus, out, config), env=env, cwd=ROOT, capture_output=True, text=True, timeout=600
+            )
+            requests = list(server.requests)
+    finally:
+        _kill_leftovers(ray_dir)
+        shutil.rmtree(ray_dir, ignore_errors=True)
+
+    assert again.returncode == 0, again.stderr
+    ids = [r["id"] for r in read_output(out)]
+    assert Counter(ids) == Counter(f"doc-{i:03d}" for i in range(N))
+    assert 0 < len(written_before) < N  # the crash came after some rows and before the end
+    finished = {doc_of(r) for r in requests if r.finished and r.finished < job["killed_at"] - 1.0}
+    asked_after = [doc_of(r) for r in requests if r.started > job["killed_at"]]
+    assert not finished & set(asked_after)
+    assert not written_before & set(asked_after)
+
+
+def _kill_leftovers(ray_dir: Path) -> None:
+    """Ray processes of a killed run that outlived it: found by their session folder, killed by pid."""
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if str(ray_dir).encode() in (entry / "cmdline").read_bytes():
+                    os.kill(int(entry.name), signal.SIGKILL)
+            except OSError:
+                continue
+
+
 # -- in-process runs, one shared local Ray ----------------------------------------------------------
 
 
