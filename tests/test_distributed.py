@@ -280,3 +280,24 @@ def test_importing_llm_extract_does_not_import_ray() -> None:
     code = "import sys, llm_extract, llm_extract.cli, llm_extract.distributed; print('ray' in sys.modules)"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
     assert done.stdout.strip() == "False"
+
+
+def test_a_txt_folder_goes_to_jsonl_and_a_rerun_skips_the_ids_already_written(
+    local_ray: None, tmp_path: Path, server: ChatServer
+) -> None:
+    """Ray does not read a .txt folder itself, so its checkpoint cannot apply: the ids in the output are skipped."""
+    corpus = tmp_path / "articles"
+    corpus.mkdir()
+    for name in ("a", "b"):
+        (corpus / f"{name}.txt").write_text(f"Article {name}: the council met on Monday.", encoding="utf-8")
+    (corpus / "empty.txt").write_text("", encoding="utf-8")
+    server.push(Reply.records(EMPTY), Reply.records(EMPTY))
+    config = write_config(tmp_path / "llm_extract.toml", server.url)
+    out = tmp_path / "out.jsonl"
+    for _ in range(2):
+        run(corpus, out, config=config, workers=1, cache_dir=tmp_path / "cache", progress=False)
+    rows = {r["id"]: r for r in read_output(out)}
+    assert sorted(rows) == ["a", "b", "empty"]
+    assert rows["a"]["records"] == EMPTY and rows["a"]["error"] is None
+    assert rows["empty"]["error"].startswith("InputError: ") and "empty" in rows["empty"]["error"]
+    assert len(server.requests) == 2  # the second run found every id written
