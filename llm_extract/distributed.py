@@ -39,6 +39,7 @@ module does not import it, and ``import llm_extract`` never imports this module.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 import os
@@ -163,7 +164,10 @@ def _document(row: dict[str, Any]) -> Document:
     text = row.get("text")
     if not isinstance(text, str):
         raise InputError(f"{doc_id}: expected a string 'text'")
-    return Document(id=doc_id, text=text, published=row.get("published"))
+    published = row.get("published")
+    if isinstance(published, dt.datetime):  # Arrow's JSON reader turns "2022-03-15" into a timestamp
+        published = published.date().isoformat()
+    return Document(id=doc_id, text=text, published=published)
 
 
 # -- inputs ---------------------------------------------------------------------------
