@@ -49,9 +49,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from .documents import Document, read_document
-from .errors import ConfigError, InputError
-from .extract import Extractor
+# the package's public names only: the engine's modules may move, these stay
+from . import ConfigError, Document, Extractor, InputError, read_document
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -260,7 +259,7 @@ def _output_format(out: str) -> Format:
         return "parquet"
     if name.endswith(".jsonl"):
         return "jsonl"
-    raise InputError(f"{out}: --out must end in .parquet or .jsonl (a folder of part files in that format)")
+    raise ConfigError(f"{out}: --out must end in .parquet or .jsonl (a folder of part files in that format)")
 
 
 def _part_files(out: str, fmt: Format) -> list[Path]:
