@@ -4,6 +4,7 @@ Run by hand from the repository root (nothing to set up beyond the install)::
 
     python benchmarks/bench.py                 # about 30 s
     python benchmarks/bench.py --embedded      # also the packaged model (about a minute more)
+    python benchmarks/bench.py --ray           # also Ray Data with 1, 2, 4 workers (a few minutes more)
 
 It starts the test chat-completions server (``python -m llm_extract.testing``)
 in a *subprocess*, so the client's CPU time is measured alone, answering
@@ -213,6 +214,63 @@ def throughput(url: str, workdir: Path, doc: Document, sequential_docs: int, sec
     return out
 
 
+def _tree_cpu_s() -> float:
+    """CPU seconds of this process and every process below it, the reaped ones included.
+
+    Ray's raylet starts the worker processes and reaps them, so their CPU shows up in
+    its ``children_*`` times once they exit: this counts the whole local Ray run.
+    """
+    import psutil
+
+    me = psutil.Process()
+    total = 0.0
+    for p in [me, *me.children(recursive=True)]:
+        with contextlib.suppress(psutil.Error):
+            t = p.cpu_times()
+            total += t.user + t.system + t.children_user + t.children_system
+    return total
+
+
+def ray_scaling(url: str, workdir: Path, doc: Document, documents: int, workers: tuple[int, ...]) -> dict[str, Any]:
+    """Docs/s and client CPU per document: extract_many at concurrency 4 against Ray with N workers × 4.
+
+    Every Ray run includes reading the input, checking its ids and starting the actors;
+    the whole run's CPU counts (driver, raylet, GCS, workers), so this is Ray's price too.
+    """
+    import ray
+
+    from llm_extract.distributed import run
+
+    corpus = workdir / "ray-corpus.jsonl"
+    corpus.write_text(
+        "".join(json.dumps({"id": f"d{i}", "text": doc.text}, ensure_ascii=False) + "\n" for i in range(documents)),
+        encoding="utf-8",
+    )
+    out: dict[str, Any] = {}
+    docs = [Document(id=f"d{i}", text=doc.text, published=doc.published) for i in range(documents)]
+    with extractor(url, workdir, concurrency=4) as ex:
+        ex.extract(doc)
+        cpu0, t0 = time.process_time(), time.perf_counter()
+        batch = ex.extract_many(docs, progress=False)
+        wall, cpu = time.perf_counter() - t0, time.process_time() - cpu0
+    assert batch.summary.succeeded == documents, batch.summary.describe()
+    out["extract_many_4"] = {"documents": documents, "docs_per_s": round(documents / wall, 2),
+                             "cpu_ms_per_doc": round(cpu / documents * 1000, 2)}
+    config = workdir / "bench-4-False.toml"  # written by extractor() above
+    ray.init(num_cpus=max(workers) + 2, include_dashboard=False, log_to_driver=False)
+    try:
+        for n in workers:
+            cpu0, t0 = _tree_cpu_s(), time.perf_counter()
+            summary = run(corpus, workdir / f"ray-{n}.parquet", config=config, workers=n, cache=False, progress=False)
+            wall, cpu = time.perf_counter() - t0, _tree_cpu_s() - cpu0
+            assert summary.rows == documents and summary.failed == 0, summary.describe()
+            out[f"ray_{n}"] = {"documents": documents, "docs_per_s": round(documents / wall, 2),
+                               "cpu_ms_per_doc": round(cpu / documents * 1000, 2), "wall_s": round(wall, 1)}
+    finally:
+        ray.shutdown()
+    return out
+
+
 def cache_hits(url: str, workdir: Path, doc: Document, calls: int) -> dict[str, float]:
     """Median time of ``Extractor.extract`` answered from the cache."""
     with extractor(url, workdir, cache=True) as ex:
@@ -311,6 +369,17 @@ def table(r: dict[str, Any]) -> str:
         ("client CPU at concurrency 16 (cores)", f"{c16['client_cpu_cores']:.2f}", "< 0.75 (well under 1)",
          ok(c16["client_cpu_cores"] < 0.75)),
     ]
+    rs = r.get("ray")
+    if rs is not None:
+        base4 = rs["extract_many_4"]
+        rows.append((f"docs/s, extract_many concurrency 4, {base4['documents']} docs",
+                     f"{base4['docs_per_s']:.2f}, {base4['cpu_ms_per_doc']:.1f} ms CPU/doc", "", ""))
+        for key, row in rs.items():
+            if key.startswith("ray_"):
+                n = int(key.split("_")[1])
+                rows.append((f"docs/s, Ray {n} worker(s) x concurrency 4 (whole run)",
+                             f"{row['docs_per_s']:.2f} ({row['docs_per_s'] / base4['docs_per_s']:.1f}x), "
+                             f"{row['cpu_ms_per_doc']:.1f} ms CPU/doc", f"~{n}x", ""))
     e = r.get("embedded")
     if e is not None:
         if "skipped" in e:
@@ -341,6 +410,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=2.0, help="about how long each concurrency level runs")
     parser.add_argument("--embedded", action="store_true", help="also time the packaged model (minutes on 2 cores)")
     parser.add_argument("--embedded-model", metavar="NAME", help="packaged model to time (default: your config's)")
+    parser.add_argument("--ray", action="store_true", help="also Ray Data with 1, 2, 4 workers (the [ray] extra)")
+    parser.add_argument("--ray-docs", type=int, default=400, help="documents per Ray run")
     parser.add_argument("--json", type=Path, default=RESULTS / "latest.json", help="where to write the results")
     args = parser.parse_args(argv)
 
@@ -359,6 +430,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"bench: throughput (server latency {args.latency * 1000:.0f} ms) ...", file=sys.stderr)
         with chat_server(answer, args.latency, args.tokens_per_s) as url:
             report["throughput"] = throughput(url, work, doc, args.sequential_docs, args.seconds)
+            if args.ray:
+                print("bench: Ray Data with 1, 2, 4 workers ...", file=sys.stderr)
+                report["ray"] = ray_scaling(url, work, doc, args.ray_docs, (1, 2, 4))
     m = report["machine"]
     print(f"\nllm_extract {m['llm_extract']}, instructor {m['instructor']}, openai {m['openai']}, "
           f"Python {m['python']}; {m['cpu']}, {m['cores']} cores\n")

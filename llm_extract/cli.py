@@ -100,9 +100,61 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="in a directory input, also read links to files outside it (skipped and named otherwise)",
     )
+    _ray_options(ex)
     _eval_parser(sub)
     add_commands(sub, _common)
     return parser
+
+
+def _ray_options(ex: argparse.ArgumentParser) -> None:
+    """``--engine ray``: the same extraction on Ray Data (the ``[ray]`` extra); see docs/scale-out.md."""
+    ex.add_argument(
+        "--engine",
+        choices=("local", "ray"),
+        default="local",
+        help="local: this process (default); ray: Ray Data, resumable, --out a folder ending .parquet or .jsonl",
+    )
+    ex.add_argument(
+        "--ray-address",
+        metavar="ADDRESS",
+        help="with --engine ray: a running cluster ('auto' or ray://HOST:PORT); default: a local Ray for this run",
+    )
+    ex.add_argument(
+        "--workers", type=int, default=2, metavar="N", help="with --engine ray: extractor actors (default 2)"
+    )
+
+
+def _run_ray(args: argparse.Namespace) -> int:
+    """One input, one output folder; failed documents are rows with an error, so exit 1 when there are any."""
+    from .distributed import run
+
+    refused = [
+        flag
+        for flag, value in (("--errors", args.errors), ("--summary", args.summary), ("--published", args.published))
+        if value
+    ]
+    if refused:
+        raise ConfigError(f"--engine ray does not take {', '.join(refused)}: failed documents are rows with an error")
+    if len(args.inputs) != 1 or not args.out:
+        raise ConfigError("--engine ray takes one INPUT (a .jsonl, a Parquet dataset or a .txt folder) and --out")
+    if args.workers < 1:
+        raise ConfigError("--workers must be at least 1")
+    summary = run(
+        args.inputs[0],
+        args.out,
+        config=args.config,
+        backend=args.backend,
+        workers=args.workers,
+        ray_address=args.ray_address,
+        cache=not args.no_cache,
+        refresh=args.refresh,
+        progress=not args.quiet,
+    )
+    for doc_id, error in summary.failures:
+        print(f"llm-extract: failed {doc_id}: {error}", file=sys.stderr)
+    if not args.quiet:
+        print(summary.describe(), file=sys.stderr)
+    return EXIT_OK if summary.failed == 0 else EXIT_FAILED
 
 
 def _fraction(value: str) -> float:
@@ -433,6 +485,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "extract" and threading.current_thread() is threading.main_thread():
         previous = signal.signal(signal.SIGTERM, on_sigterm)  # a scheduler's stop is treated like Ctrl-C
     try:
+        if args.command == "extract" and args.engine == "ray":
+            return _run_ray(args)
         if args.command == "extract":
             problem = _output_problem(args)
             if problem:
