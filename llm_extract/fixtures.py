@@ -169,3 +169,11 @@ def load_fixtures(directory: str | Path = "seeds", task: Task | None = None) -> 
         raise FixtureError(f"{directory}: no *.gold.json fixtures found")
     task = task or Task.from_config()
     return [load_fixture(f, task) for f in files]
+
+
+def with_example(task: Task, path: str | Path | None) -> Task:
+    """``task`` showing the fixture at ``path`` as its worked example (``[task] example``); unchanged for ``None``."""
+    if path is None:
+        return task
+    fx = load_fixture(path, task)
+    return task.with_example(fx.doc_id, fx.document.text, fx.as_answer(), fx.document.published)

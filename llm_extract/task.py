@@ -15,6 +15,7 @@ describes that schema.
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import json
 from collections.abc import Mapping
@@ -33,7 +34,7 @@ from .errors import ConfigError
 from .grounding import NO_LEXICON, NumberLexicon
 from .results import EXPORT_COLUMNS
 
-__all__ = ["BUILTIN_TASK", "Task", "load_task", "read_template"]
+__all__ = ["BUILTIN_TASK", "Task", "WorkedExample", "load_task", "read_template"]
 
 BUILTIN_TASK = "llm_extract.schemas:TASK"
 """The task run when the config names none (the package's own domain)."""
@@ -90,6 +91,16 @@ def _read_template(cfg: TaskConfig, name: str, prompt: str) -> str:
 
 
 @dataclass(frozen=True)
+class WorkedExample:
+    """One solved document shown to the model before the article: its text and its answer (JSON)."""
+
+    doc_id: str
+    text: str
+    answer: str
+    published: str | None = None
+
+
+@dataclass(frozen=True)
 class Task:
     """What to extract, how to ask for it, how to score it, and what states a number.
 
@@ -108,6 +119,11 @@ class Task:
     """What states a count besides digits and number words (the task's countable nouns)."""
     columns: Mapping[str, str] = field(default_factory=dict)
     """Friendlier ``to_pandas()`` column names (flattened name -> analyst name)."""
+    merge_keys: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    """Per record list, the fields that make two records one (``{"people": ("name",)}``): the engine's
+    merge joins records whose key fields agree (see :mod:`llm_extract.merge`)."""
+    example: WorkedExample | None = None
+    """One solved document shown before the article (see :meth:`with_example`)."""
 
     def __post_init__(self) -> None:
         # Results carry their records, not their task: the DataFrame view finds the names here.
@@ -125,6 +141,7 @@ class Task:
         evaluation: Any = None,
         lexicon: NumberLexicon = NO_LEXICON,
         columns: Mapping[str, str] | None = None,
+        merge_keys: Mapping[str, tuple[str, ...]] | None = None,
     ) -> Task:
         """A task from its parts; ``system``/``user`` are Jinja template sources.
 
@@ -135,7 +152,17 @@ class Task:
         if columns is None:
             declared = getattr(schema, "dataframe_columns", None)
             columns = dict(declared) if isinstance(declared, dict) else {}
-        return cls(name, schema, system, user, evaluation, lexicon, dict(columns))
+        return cls(name, schema, system, user, evaluation, lexicon, dict(columns), dict(merge_keys or {}))
+
+    def with_example(self, doc_id: str, text: str, answer: Mapping[str, Any], published: str | None = None) -> Task:
+        """This task with one worked example: ``text`` and its ``answer`` go before every article.
+
+        A small model copies a shape it has seen more readily than one it was
+        told about. Take the example from a document that is not scored in the
+        same run (:func:`llm_extract.evaluation.evaluate` leaves it out).
+        """
+        example = WorkedExample(doc_id, text, json.dumps(dict(answer), ensure_ascii=False), published)
+        return dataclasses.replace(self, example=example)
 
     @classmethod
     def from_config(cls, cfg: TaskConfig | None = None) -> Task:
@@ -152,7 +179,16 @@ class Task:
         # The rest of the task (evaluation, lexicon, columns) comes from the schema module's TASK.
         declared = getattr(importlib.import_module(schema.__module__), "TASK", None)
         if isinstance(declared, Task) and declared.schema is schema:
-            return cls(prompt, schema, sources[0], sources[1], declared.evaluation, declared.lexicon, declared.columns)
+            return cls(
+                prompt,
+                schema,
+                sources[0],
+                sources[1],
+                declared.evaluation,
+                declared.lexicon,
+                declared.columns,
+                declared.merge_keys,
+            )
         return cls.define(prompt, schema, system=sources[0], user=sources[1])
 
     @cached_property
@@ -169,7 +205,9 @@ class Task:
 
     @cached_property
     def prompt_sha256(self) -> str:
-        return sha256_text(self.system_source + "\x00" + self.user_source)
+        example = self.example
+        shown = "" if example is None else f"\x00{example.doc_id}\x00{example.text}\x00{example.answer}"
+        return sha256_text(self.system_source + "\x00" + self.user_source + shown)
 
     @cached_property
     def schema_sha256(self) -> str:
@@ -194,7 +232,17 @@ class Task:
         """
         boundary = f"ARTICLE-{sha256_text(text)[:12]}"
         ctx = {"doc_id": doc_id, "published": published, "boundary": boundary}
-        return [
-            {"role": "system", "content": self._system.render(**ctx)},
-            {"role": "user", "content": self._user.render(text=text, **ctx)},
-        ]
+        messages = [{"role": "system", "content": self._system.render(**ctx)}]
+        example = self.example
+        if example is not None:
+            shown = {
+                "doc_id": example.doc_id,
+                "published": example.published,
+                "boundary": f"ARTICLE-{sha256_text(example.text)[:12]}",
+            }
+            messages += [
+                {"role": "user", "content": self._user.render(text=example.text, **shown)},
+                {"role": "assistant", "content": example.answer},
+            ]
+        messages.append({"role": "user", "content": self._user.render(text=text, **ctx)})
+        return messages

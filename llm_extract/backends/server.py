@@ -19,7 +19,7 @@ from pydantic import SecretStr
 
 from ..config import EmbeddedBackendConfig, OpenAIBackendConfig, OpenAICompatibleBackendConfig
 from ..errors import BackendError, TransientBackendError, redact
-from . import PerLoop
+from . import ModelRequest, PerLoop
 
 __all__ = ["ServerBackend", "parse_retry_after"]
 
@@ -93,10 +93,12 @@ class ServerBackend:
     def __repr__(self) -> str:
         return f"ServerBackend(name={self.name!r}, base_url={self.base_url!r}, model={self.config.model!r})"
 
-    async def complete(self, **request: Any) -> ChatCompletion:
+    async def complete(self, request: ModelRequest) -> ChatCompletion:
+        """Send ``request`` as instructor shaped it for the mode; ``passages`` cannot constrain a server
+        (grounding checks every quote anyway)."""
         client = self._clients.get()
         try:
-            response: ChatCompletion = await client.chat.completions.create(**request)
+            response: ChatCompletion = await client.chat.completions.create(**request.openai_kwargs())
             return self._well_formed(response)
         except openai.APITimeoutError:
             raise TransientBackendError(
