@@ -24,36 +24,12 @@ from pydantic import BaseModel
 
 from .grounding import iter_evidence, normalize
 
-__all__ = ["drop_repeats", "item_key", "merge_by_keys", "merge_parts", "same_event", "without_repeats"]
+__all__ = ["item_key", "merge_by_keys", "merge_parts", "same_event"]
 
 
 def item_key(item: Any) -> str:
     """What makes two records the same record: equal JSON, whatever the key order."""
     return json.dumps(item, sort_keys=True, ensure_ascii=False)
-
-
-def drop_repeats(items: list[Any]) -> list[Any]:
-    """``items`` without exact repeats: a small model's loop, never two real events."""
-    seen: set[str] = set()
-    kept: list[Any] = []
-    for item in items:
-        key = item_key(item)
-        if key not in seen:
-            seen.add(key)
-            kept.append(item)
-    return kept
-
-
-def without_repeats(content: str) -> str:
-    """``content`` with exact repeats removed from its top-level lists (unchanged if not a JSON object)."""
-    try:
-        answer = json.loads(content)
-    except json.JSONDecodeError:
-        return content
-    if not isinstance(answer, dict):
-        return content
-    cleaned = {k: drop_repeats(v) if isinstance(v, list) else v for k, v in answer.items()}
-    return content if cleaned == answer else json.dumps(cleaned, ensure_ascii=False)
 
 
 def _spans(record: BaseModel) -> list[tuple[int, int]]:

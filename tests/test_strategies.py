@@ -137,6 +137,18 @@ def test_one_call_asks_for_every_list_in_one_request(tmp_path: Path, server: Cha
     assert result.clashes[0].killed == 2 and result.moves[0].person == "Saqr"
 
 
+def test_one_call_compact_sends_the_schema_without_titles_or_descriptions(tmp_path: Path, server: ChatServer) -> None:
+    server.push(Reply.records({"clashes": [clash()], "moves": []}))
+    with extractor(tmp_path, server, strategy="one-call-compact") as ex:
+        result = ex.extract(ARTICLE, doc_id="a")
+
+    (request,) = server.requests
+    sent = json.dumps(schema_of(request))
+    assert '"description"' not in sent and '"title"' not in sent
+    assert set(schema_of(request)["properties"]) == {"clashes", "moves"}
+    assert result.clashes[0].killed == 2  # validated against the full schema, grounded as always
+
+
 def test_per_list_asks_one_request_per_list_after_the_same_prompt(tmp_path: Path, server: ChatServer) -> None:
     server.push(Reply.records({"clashes": [clash()]}), Reply.records({"moves": [move("Damascus")]}))
     with extractor(tmp_path, server, strategy="per-list") as ex:

@@ -39,6 +39,7 @@ __all__ = [
     "STRATEGIES",
     "Job",
     "Strategy",
+    "compact",
     "create_strategy",
     "payload",
     "register_strategy",
@@ -89,6 +90,38 @@ def wrapped(model: type[BaseModel]) -> type[BaseModel]:
 def answer_schema(model: type[BaseModel]) -> dict[str, Any]:
     """The JSON schema an answer for ``model`` follows (what a grammar-constrained backend compiles)."""
     return model.model_json_schema()
+
+
+def compact(node: Any) -> Any:
+    """A JSON schema without its titles and descriptions: the structure only, in far fewer tokens.
+
+    For models that know JSON and need the structure, not the field notes
+    (the prompt says what the fields mean); validation still uses the full model.
+    """
+    if isinstance(node, list):
+        return [compact(v) for v in node]
+    if not isinstance(node, dict):
+        return node
+    return {
+        k: (compact(v) if k not in ("properties", "$defs") else {n: compact(d) for n, d in v.items()})
+        for k, v in node.items()
+        if k not in ("title", "description")
+    }
+
+
+def _compact_protocol(protocol: dict[str, Any]) -> dict[str, Any]:
+    """``protocol`` with the schema instructor put in a tool or a response format made :func:`compact`."""
+    out = dict(protocol)
+    if out.get("tools"):
+        out["tools"] = [
+            {**t, "function": {**t["function"], "parameters": compact(t["function"].get("parameters", {}))}}
+            for t in out["tools"]
+        ]
+    fmt = out.get("response_format")
+    if isinstance(fmt, dict) and isinstance(fmt.get("json_schema"), dict):
+        inner = fmt["json_schema"]
+        out["response_format"] = {**fmt, "json_schema": {**inner, "schema": compact(inner.get("schema", {}))}}
+    return out
 
 
 @dataclass
@@ -152,6 +185,7 @@ class Job:
         window: tuple[int, int] | None = None,
         max_reasks: int | None = None,
         salvage: bool = True,
+        compact_schema: bool = False,
     ) -> M:
         """An answer of type ``model``, validated and grounded against the article.
 
@@ -162,10 +196,12 @@ class Job:
             max_reasks: re-asks after invalid output (default: the backend's ``max_reasks``).
             salvage: after the last re-ask, keep an answer whose only fault is unstated
                 numbers, with those numbers unknown and a warning (else fail).
+            compact_schema: send the schema without titles and descriptions (see :func:`compact`);
+                in the JSON and MD_JSON modes instructor writes it into the prompt, where it stays whole.
         """
         cfg = self.config
         last: list[ChatCompletion] = []
-        schema = answer_schema(model)
+        schema = compact(answer_schema(model)) if compact_schema else answer_schema(model)
         sampling_keys = set(cfg.sampling())
 
         async def create(*args: Any, **kwargs: Any) -> ChatCompletion:
@@ -182,7 +218,7 @@ class Job:
                 sampling=sampling,
                 passages=tuple(passages),
                 list_name=list_name,
-                protocol=kwargs,
+                protocol=_compact_protocol(kwargs) if compact_schema else kwargs,
             )
             response = await self.send(request)
             last[:] = [response]

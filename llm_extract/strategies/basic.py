@@ -12,7 +12,7 @@ from pydantic_core import PydanticUndefined
 from ..grounding import quotable_passages
 from .base import Job, Strategy, register_strategy
 
-__all__ = ["OneCall", "PerList", "list_about", "one_list_model", "step_message"]
+__all__ = ["CompactOneCall", "OneCall", "PerList", "list_about", "one_list_model", "step_message"]
 
 
 @lru_cache(maxsize=256)
@@ -66,6 +66,19 @@ class OneCall(Strategy):
 
     async def extract(self, job: Job) -> BaseModel:
         return await job.ask(job.task.schema, job.messages(), passages=quotable_passages(job.text))
+
+
+@register_strategy
+class CompactOneCall(Strategy):
+    """One call for all record lists with a compact schema (no titles or descriptions): the shape of
+    a plain instructor call with a small schema, the baseline a strategy has to beat."""
+
+    name = "one-call-compact"
+
+    async def extract(self, job: Job) -> BaseModel:
+        return await job.ask(
+            job.task.schema, job.messages(), passages=quotable_passages(job.text), compact_schema=True
+        )
 
 
 @register_strategy
