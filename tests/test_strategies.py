@@ -244,6 +244,32 @@ def test_worked_example_comes_before_the_article_with_its_answer(tmp_path: Path)
     assert "Article scored" in article["content"] and TOLL not in article["content"]
 
 
+def test_eval_leaves_out_the_fixture_shown_as_the_worked_example(tmp_path: Path) -> None:
+    from llm_extract.evaluation import evaluate
+    from llm_extract.fixtures import load_fixtures
+    from llm_extract.testing import replay
+
+    seeds = Path(__file__).resolve().parent.parent / "seeds"
+    fixtures = tmp_path / "fixtures"
+    fixtures.mkdir()
+    for name in ("sputnik-fakes-1965495340.en", "daily-sabah-fakes-1924058215.en"):
+        for ext in (".txt", ".gold.json"):
+            (fixtures / (name + ext)).write_bytes((seeds / (name + ext)).read_bytes())
+    shown, scored = load_fixtures(fixtures)
+    with ChatServer(replay({fx.doc_id: fx.as_answer() for fx in (shown, scored)})) as server:
+        config = write_config(tmp_path / "c.toml", server.url, cache_dir=tmp_path / "cache")
+        config.write_text(
+            config.read_text(encoding="utf-8") + f'[task]\nexample = "{shown.path.as_posix()}"\n', encoding="utf-8"
+        )
+        report = evaluate(fixtures, config, progress=False)
+
+    assert [d.doc_id for d in report.documents] == [scored.doc_id]
+    assert report.f1("test") == 1.0
+    (request,) = server.requests
+    assert [m["role"] for m in request.messages] == ["system", "user", "assistant", "user"]
+    assert shown.document.text[:60] in request.messages[1]["content"]
+
+
 # --- targeted repairs ---------------------------------------------------------------------
 
 
