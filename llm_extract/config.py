@@ -89,6 +89,10 @@ class _BackendBase(_Strict):
         pattern=r"^[a-z][a-z0-9-]*$",
         description="how a document becomes model calls (one-call, per-list, detect-then-fill, ...)",
     )
+    repairs: bool = Field(
+        default=False,
+        description="when re-asks are spent, re-ask only a record whose number its quotes do not state",
+    )
 
     @model_validator(mode="after")
     def _overlap_below_chunk(self) -> _BackendBase:

@@ -7,11 +7,12 @@
   overlapping passage of the article are one event seen from two chunks:
   the first is kept.
 * Where the task names key fields for a list (``Task.merge_keys``, e.g. the
-  person of a personnel change), records whose key fields agree (after the
-  grounding normalisation) are one record: the first keeps its values, takes
-  the other's where it has none, and gains the other's list items it lacks
-  (the same person reported twice with its claims in another order is one
-  record with each claim once).
+  person and claims of a personnel change), records whose key fields agree
+  (strings after the grounding normalisation, lists as sets: order does not
+  count) are one record: the first keeps its values, takes the other's where
+  it has none, and gains the other's list items it lacks (the same person
+  with the same claims in another order is one record; the same person
+  appointed, then arrested, stays two).
 """
 
 from __future__ import annotations
@@ -42,10 +43,18 @@ def same_event(a: BaseModel, b: BaseModel) -> bool:
 
 
 def _key(record: BaseModel, fields: Sequence[str]) -> tuple[str, ...] | None:
+    """The record's key: strings normalised, lists as the set of their items (order does not count)."""
     values = [getattr(record, f, None) for f in fields]
-    if any(v is None or v == "" for v in values):
+    if any(v is None or v == "" or v == [] for v in values):
         return None  # a record without its key is never merged by it
-    return tuple(normalize(v) if isinstance(v, str) else item_key(v) for v in values)
+    return tuple(
+        normalize(v)
+        if isinstance(v, str)
+        else item_key(sorted({item_key(_plain(x)) for x in v}))
+        if isinstance(v, list)
+        else item_key(_plain(v))
+        for v in values
+    )
 
 
 def _combined(first: BaseModel, other: BaseModel) -> BaseModel:

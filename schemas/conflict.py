@@ -416,8 +416,9 @@ TASK = Task.define(
     user=read_template("llm_extract.prompts", "conflict.user.j2"),
     evaluation=EVALUATION,
     lexicon=LEXICON,
-    # One person is one personnel change, however many versions of it the article gives.
-    merge_keys={"personnel_changes": ("person",)},
+    # The same person with the same claims, in any order, is one personnel change (one person
+    # appointed, then arrested, is two).
+    merge_keys={"personnel_changes": ("person", "claims")},
 )
 """The built-in task: these records, the ``conflict`` prompt, :data:`EVALUATION`, :data:`LEXICON`,
 and ``ConflictRecords.dataframe_columns`` as the DataFrame's column names."""

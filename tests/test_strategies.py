@@ -57,7 +57,7 @@ TASK = Task.define(
     Records,
     system="List the clashes and the moves the article reports, as JSON. Quote it exactly.",
     user="Article {{ doc_id }}:\n<{{ boundary }}>\n{{ text }}\n</{{ boundary }}>",
-    merge_keys={"moves": ("person",)},
+    merge_keys={"moves": ("person", "claims")},
 )
 
 FIGHT = "Fighting broke out in Jasim on Monday."
@@ -215,8 +215,12 @@ def test_same_person_with_shuffled_claims_is_merged_into_one_record(tmp_path: Pa
     assert fight.killed == 2 and ARTICLE[fight.evidence[0].start : fight.evidence[0].end] == TOLL.rstrip(".")
 
 
-def test_records_with_different_keys_are_not_merged(tmp_path: Path) -> None:
-    other = move("Qamishli", quote=QAMISHLI) | {"person": "Another group"}
+@pytest.mark.parametrize(
+    "other",
+    [move("Qamishli", quote=QAMISHLI) | {"person": "Another group"}, move("Qamishli", quote=QAMISHLI)],
+    ids=["another person", "the same person, other claims"],
+)
+def test_records_whose_key_fields_differ_are_not_merged(tmp_path: Path, other: dict[str, Any]) -> None:
     with (
         ChatServer([Reply.records({"clashes": [], "moves": [move("Damascus"), other]})]) as server,
         extractor(tmp_path, server) as ex,
@@ -277,7 +281,7 @@ def test_unstated_number_is_repaired_by_re_asking_only_that_record(tmp_path: Pat
     wrong_quote = clash(quote=FIGHT)  # killed=2, but the quote is the sentence without the toll
     with (
         ChatServer([Reply.records({"clashes": [wrong_quote]}), Reply.records(clash())]) as server,
-        extractor(tmp_path, server, strategy="one-call", max_reasks=0) as ex,
+        extractor(tmp_path, server, strategy="one-call", max_reasks=0, repairs=True) as ex,
     ):
         result = ex.extract(ARTICLE, doc_id="a")
 
@@ -295,7 +299,7 @@ def test_identical_repair_is_sent_once(tmp_path: Path) -> None:
     looped = {"clashes": [clash(quote=FIGHT), clash(quote=FIGHT)]}  # a model's loop: the same record twice
     with (
         ChatServer([Reply.records(looped), Reply.records(clash())]) as server,
-        extractor(tmp_path, server, strategy="one-call", max_reasks=0) as ex,
+        extractor(tmp_path, server, strategy="one-call", max_reasks=0, repairs=True) as ex,
     ):
         result = ex.extract(ARTICLE, doc_id="a")
 
@@ -303,11 +307,21 @@ def test_identical_repair_is_sent_once(tmp_path: Path) -> None:
     assert [c.killed for c in result.clashes] == [2]
 
 
+def test_without_repairs_an_unstated_number_is_unknown_after_one_request(tmp_path: Path) -> None:
+    with (
+        ChatServer([Reply.records({"clashes": [clash(quote=FIGHT)]})]) as server,
+        extractor(tmp_path, server, max_reasks=0) as ex,
+    ):
+        result = ex.extract(ARTICLE, doc_id="a")
+
+    assert len(server.requests) == 1 and result.clashes[0].killed is None
+
+
 def test_failed_repair_leaves_the_number_unknown_with_its_warning(tmp_path: Path) -> None:
     still_wrong = clash(quote=FIGHT)
     with (
         ChatServer([Reply.records({"clashes": [still_wrong]}), Reply.records(still_wrong)]) as server,
-        extractor(tmp_path, server, strategy="one-call", max_reasks=0) as ex,
+        extractor(tmp_path, server, strategy="one-call", max_reasks=0, repairs=True) as ex,
     ):
         result = ex.extract(ARTICLE, doc_id="a")
 

@@ -195,7 +195,8 @@ class Job:
             window: where quotes are looked up first (default: this chunk).
             max_reasks: re-asks after invalid output (default: the backend's ``max_reasks``).
             salvage: after the last re-ask, keep an answer whose only fault is unstated
-                numbers, with those numbers unknown and a warning (else fail).
+                numbers, with those numbers unknown and a warning (else fail); with the
+                backend's ``repairs``, each record concerned is then re-asked alone.
             compact_schema: send the schema without titles and descriptions (see :func:`compact`);
                 in the JSON and MD_JSON modes instructor writes it into the prompt, where it stays whole.
         """
@@ -251,7 +252,8 @@ class Job:
                 ctx.clear()
         if salvaged is not None:
             kept, warnings, raw = salvaged
-            kept = await repair_numbers(self, kept, raw, warnings, window)
+            if cfg.repairs:
+                kept = await repair_numbers(self, kept, raw, warnings, window)
             self.warnings.extend(warnings)
             return kept
         if not isinstance(answer, model):

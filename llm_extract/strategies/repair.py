@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import BaseModel
 
-from ..errors import ExtractionError
+from ..errors import LLMExtractError
 from ..grounding import iter_evidence, numbers_stated, quotable_passages
 
 if TYPE_CHECKING:
@@ -96,5 +96,6 @@ async def _repair_record(
     ]
     try:
         return await job.ask(type(record), messages, passages=passages, window=window, max_reasks=0, salvage=False)
-    except ExtractionError:
+    except LLMExtractError as exc:  # a repair is a second chance, never a reason to lose the document
+        log.info("%s: repair of a record failed (%s); its number stays unknown", job.doc.id, type(exc).__name__)
         return None
