@@ -187,6 +187,23 @@ def test_every_instructor_mode_gets_an_answer_that_parses_as_the_schema(
 
 
 @pytest.mark.embedded
+@pytest.mark.parametrize("strategy", ["per-list", "detect-then-fill", "one-call-compact"])
+def test_every_strategy_runs_on_the_packaged_model(
+    tiny_model: None, tmp_path: Path, cache_dir: Path, strategy: str
+) -> None:
+    """The labels' grammar (one per sentence) and the fills' passages compile and answer."""
+    from llm_extract.backends.embedded import EmbeddedBackend
+
+    with Extractor.from_config(write_task_config(tmp_path, cache_dir, strategy=strategy)) as ex:
+        result = ex.extract(TEXT)
+        backend = ex.backend
+        assert isinstance(backend, EmbeddedBackend) and backend.stats.generations >= 1
+    assert isinstance(result.records, DeathReport)
+    quotes = [e.quote for e in iter_evidence(result.records)]
+    assert set(quotes) <= set(quotable_passages(TEXT))
+
+
+@pytest.mark.embedded
 def test_answer_cut_off_at_max_tokens_is_reported_as_such(tiny_model: None, tmp_path: Path, cache_dir: Path) -> None:
     with (
         Extractor.from_config(write_task_config(tmp_path, cache_dir, max_tokens=16)) as ex,

@@ -197,12 +197,15 @@ class Job:
             salvage: after the last re-ask, keep an answer whose only fault is unstated
                 numbers, with those numbers unknown and a warning (else fail); with the
                 backend's ``repairs``, each record concerned is then re-asked alone.
-            compact_schema: send the schema without titles and descriptions (see :func:`compact`);
-                in the JSON and MD_JSON modes instructor writes it into the prompt, where it stays whole.
+            compact_schema: send a server the schema without titles and descriptions (see
+                :func:`compact`); in the JSON and MD_JSON modes instructor writes it into the
+                prompt, where it stays whole; a grammar-constrained backend compiles it whole.
         """
         cfg = self.config
         last: list[ChatCompletion] = []
-        schema = compact(answer_schema(model)) if compact_schema else answer_schema(model)
+        # The request's schema stays whole: a grammar finds the evidence objects by their title.
+        # Only what instructor sends a server (tools, response_format) is made compact.
+        schema = answer_schema(model)
         sampling_keys = set(cfg.sampling())
 
         async def create(*args: Any, **kwargs: Any) -> ChatCompletion:
