@@ -118,6 +118,29 @@ def test_unknown_strategy_is_one_config_error_naming_the_known_ones(tmp_path: Pa
         extractor(tmp_path, server, strategy="guess")
 
 
+def test_a_new_strategy_is_one_registered_class(tmp_path: Path, server: ChatServer) -> None:
+    from llm_extract.strategies import STRATEGIES, Job, Strategy, register_strategy
+
+    @register_strategy
+    class FirstSentenceOnly(Strategy):
+        """Asks about the first sentence only (a toy, to show the plumbing)."""
+
+        name = "first-sentence-only"
+
+        async def extract(self, job: Job) -> BaseModel:
+            return await job.ask(job.task.schema, job.messages(job.text.split(". ")[0]))
+
+    server.push(Reply.records({"clashes": [], "moves": []}))
+    try:
+        with extractor(tmp_path, server, strategy="first-sentence-only") as ex:
+            ex.extract(ARTICLE, doc_id="a")
+    finally:
+        del STRATEGIES["first-sentence-only"]
+
+    (request,) = server.requests
+    assert FIGHT.rstrip(".") in request.text and TOLL not in request.text
+
+
 def test_strategy_is_part_of_the_cache_key(tmp_path: Path, server: ChatServer) -> None:
     with extractor(tmp_path, server) as one, extractor(tmp_path, server, strategy="per-list") as per_list:
         doc = one.document(ARTICLE, doc_id="a")
