@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 from openai.types.chat import ChatCompletion
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
 
-from .backends import Backend, PerLoop
+from .backends import Backend, ModelRequest, PerLoop
 from .config import BackendConfig
 from .errors import BackendError, TransientBackendError, redact
 from .results import Usage
@@ -99,7 +99,7 @@ class Calls:
             return exc.retry_after
         return float(min(cfg.backoff_max, cfg.backoff_initial * 2 ** (state.attempt_number - 1)))
 
-    async def send(self, request: dict[str, Any], usage: Usage) -> ChatCompletion:
+    async def send(self, request: ModelRequest, usage: Usage) -> ChatCompletion:
         """One model call: transport retries, concurrency limit, response checks."""
         cfg = self.backend_config
         retrying = AsyncRetrying(
@@ -118,7 +118,7 @@ class Calls:
                     attempts += 1
                     usage.requests += 1
                     async with self._limit.get():
-                        response = await self.backend.complete(**request)
+                        response = await self.backend.complete(request)
                     usage.add(usage_of(response))
                     self._check(response)
                     return response

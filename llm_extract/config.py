@@ -89,6 +89,15 @@ class _BackendBase(_Strict):
     max_document_chars: int = Field(default=2_000_000, ge=1_000)
     price_prompt_per_mtok: float | None = Field(default=None, ge=0.0)
     price_completion_per_mtok: float | None = Field(default=None, ge=0.0)
+    strategy: str | None = Field(
+        default=None,
+        pattern=r"^[a-z][a-z0-9-]*$",
+        description="how a document becomes model calls (one-call, per-list, detect-then-fill, ...)",
+    )
+    repairs: bool = Field(
+        default=False,
+        description="when re-asks are spent, re-ask only a record whose number its quotes do not state",
+    )
 
     @model_validator(mode="after")
     def _overlap_below_chunk(self) -> _BackendBase:
@@ -98,6 +107,10 @@ class _BackendBase(_Strict):
 
     def default_mode(self) -> InstructorMode:
         return self.mode or "tools"
+
+    def default_strategy(self) -> str:
+        """``strategy``, or this kind's default: one call for all lists."""
+        return self.strategy or "one-call"
 
     def sampling(self) -> dict[str, Any]:
         """Request parameters that change the answer (and so the cache key)."""
@@ -144,7 +157,7 @@ class EmbeddedBackendConfig(_BackendBase):
     deadline: float = Field(default=1800.0, gt=0.0, le=86_400.0)
     steps: bool = Field(
         default=True,
-        description="ask for one record list at a time (incidents, then negotiations, ...), sharing the prompt",
+        description="without strategy: per-list (one record list at a time, sharing the prompt) or one-call",
     )
     max_items: int | None = Field(
         default=4,
@@ -159,6 +172,10 @@ class EmbeddedBackendConfig(_BackendBase):
 
     def default_mode(self) -> InstructorMode:
         return self.mode or "json_schema"
+
+    def default_strategy(self) -> str:
+        """``strategy``, or one call per record list (``steps``, the default) or one call for all."""
+        return self.strategy or ("per-list" if self.steps else "one-call")
 
     def sampling(self) -> dict[str, Any]:
         return super().sampling() | {"repeat_penalty": self.repeat_penalty}
@@ -193,6 +210,8 @@ class TaskConfig(_Strict):
     schema_: str | None = Field(default=None, alias="schema", pattern=r"^[\w.]+:[\w]+$")
     prompt: str | None = Field(default=None, min_length=1)
     prompt_dir: Path | None = Field(default=None, strict=False)
+    example: Path | None = Field(default=None, strict=False)
+    """A gold fixture shown to the model as a worked example before every article (never scored with it)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, strict=True)
 

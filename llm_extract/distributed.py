@@ -49,8 +49,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-# the package's public names only: the engine's modules may move, these stay
-from . import ConfigError, Document, Extractor, InputError, read_document
+# public names only (each from its own module, so the layer contract holds)
+from .documents import Document, read_document
+from .errors import ConfigError, InputError
+from .extract import Extractor
 
 if TYPE_CHECKING:
     import pyarrow as pa

@@ -19,16 +19,12 @@ import datetime as dt
 import json
 import logging
 import os
-import re
 import threading
 import time
-from collections.abc import Awaitable, Callable, Coroutine, Iterable
+from collections.abc import Coroutine, Iterable
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any, TextIO, TypeVar
 
-import instructor
-from instructor.core.exceptions import IncompleteOutputException, InstructorRetryException
-from openai.types.chat import ChatCompletion
 from pydantic import BaseModel, ValidationError
 
 from .backends import Backend, create_backend
@@ -38,17 +34,15 @@ from .calls import Calls, Loop
 from .config import Config, load_config
 from .documents import Document, parse_published, split_chunks
 from .errors import (
-    BackendError,
     ConfigError,
     DeadlineExceeded,
-    ExtractionError,
     InputError,
-    LLMExtractError,
-    redact,
 )
-from .grounding import SourceText, drop_ungrounded, grounding
+from .fixtures import with_example
+from .grounding import SourceText, grounding
 from .merge import merge_parts
 from .results import DocumentResult, Provenance, Usage
+from .strategies import Job, Strategy, create_strategy
 from .task import Task, load_task
 
 __all__ = ["Extractor"]
@@ -56,13 +50,6 @@ __all__ = ["Extractor"]
 log = logging.getLogger("llm_extract")
 
 T = TypeVar("T")
-
-_MODES = {
-    "tools": instructor.Mode.TOOLS,
-    "json_schema": instructor.Mode.JSON_SCHEMA,
-    "json": instructor.Mode.JSON,
-    "md_json": instructor.Mode.MD_JSON,
-}
 
 try:
     __version__ = version("llm_extract")
@@ -72,24 +59,6 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
 
 LEASE_POLL_S = 0.25
 """How often a run waiting for another run's document looks again."""
-
-_FENCE = re.compile(r"```(?:json)?\s*(.*?)\s*```", re.DOTALL)
-
-
-def _payload(completion: Any) -> str | None:
-    """The JSON a completion carries, as a tool call or as (fenced) content."""
-    try:
-        message = completion.choices[0].message
-    except (AttributeError, IndexError):
-        return None
-    calls = getattr(message, "tool_calls", None)
-    if calls:
-        return str(calls[0].function.arguments)
-    content = getattr(message, "content", None)
-    if not content:
-        return None
-    fenced = _FENCE.search(content)
-    return fenced.group(1) if fenced else str(content)
 
 
 async def _all_or_none(coros: Iterable[Coroutine[Any, Any, T]]) -> list[T]:
@@ -137,16 +106,17 @@ class Extractor:
         self.backend_name, self.backend_config = config.backend(backend)
         if isinstance(task, str):
             task = load_task(task)
-        self.task = task if task is not None else Task.from_config(config.task)
+        self.task = task if task is not None else with_example(Task.from_config(config.task), config.task.example)
         try:
             self.cache = ResultCache(config.cache.resolved_dir()) if cache and config.cache.enabled else None
         except ConfigError as exc:  # name the config file, as every other config error does
             raise ConfigError(f"{config.where}: {exc}") from None
         # The [cache] dir reaches the backend: the embedded model's weights are assembled in it.
         self.backend: Backend = create_backend(self.backend_name, self.backend_config, cache_dir=config.cache.dir)
-        # instructor wraps a plain model in a new class on every call, which defeats its
-        # schema cache (~15 ms of JSON-schema generation per call); wrapped once, it hits.
-        self._response_model: type[BaseModel] = instructor.response_schema(self.task.schema)
+        # How a document becomes model calls: the [backends.NAME] strategy, or the kind's default.
+        self.strategy: Strategy = create_strategy(
+            self.backend_config.default_strategy(), f"{config.where}: backends.{self.backend_name}.strategy"
+        )
         self._calls = Calls(self.backend_name, self.backend_config, self.backend)
         self._loop: Loop | None = None
         self._lock = threading.Lock()
@@ -309,7 +279,9 @@ class Extractor:
                 "mode": cfg.default_mode(),
                 "sampling": cfg.sampling(),
                 "chunking": [cfg.chunk_chars, cfg.chunk_overlap],
+                "strategy": self.strategy.identity() | ({"repairs": True} if cfg.repairs else {}),
                 "task": self.task.name,
+                "merge": {name: list(keys) for name, keys in self.task.merge_keys.items()},
                 "prompt": self.task.prompt_sha256,
                 "schema": self.task.schema_sha256,
                 "text": sha256_text(doc.text),
@@ -396,12 +368,15 @@ class Extractor:
         spans = split_chunks(doc.text, cfg.chunk_chars, cfg.chunk_overlap)
         try:
             async with asyncio.timeout(cfg.deadline):
-                parts = await _all_or_none(self._extract_span(doc, source, span, usage, warnings) for span in spans)
+                sent: dict[str, Any] = {}  # requests sent for this document: none is sent twice
+                parts = await _all_or_none(
+                    self._extract_span(doc, source, span, usage, warnings, sent) for span in spans
+                )
         except TimeoutError:
             raise DeadlineExceeded(
                 f"{doc.id}: no result within deadline={cfg.deadline:g}s of backend {self.backend_name!r}"
             ) from None
-        records = merge_parts(parts, self.task.list_fields, self.task.schema)
+        records = merge_parts(parts, self.task.list_fields, self.task.schema, self.task.merge_keys)
         provenance = Provenance(
             doc_id=doc.id,
             text_sha256=sha256_text(doc.text),
@@ -458,106 +433,20 @@ class Extractor:
     # -- internals --------------------------------------------------------------
 
     async def _extract_span(
-        self,
-        doc: Document,
-        source: SourceText,
-        span: tuple[int, int],
-        usage: Usage,
-        warnings: list[str],
+        self, doc: Document, source: SourceText, span: tuple[int, int], usage: Usage, warnings: list[str],
+        sent: dict[str, Any],
     ) -> BaseModel:
-        cfg = self.backend_config
-        text = doc.text[span[0] : span[1]]
-        messages = self.task.messages(text, doc_id=doc.id, published=doc.published)
-        last: list[ChatCompletion] = []
-
-        async def create(*args: Any, **request: Any) -> ChatCompletion:
-            response = await self._calls.send(request, usage)
-            last[:] = [response]
-            return response
-
-        patched: Callable[..., Awaitable[BaseModel]] = instructor.patch(create=create, mode=_MODES[cfg.default_mode()])
-        with grounding(source, window=span, lexicon=self.task.lexicon, published=doc.published) as ctx:
-            try:
-                return await patched(
-                    response_model=self._response_model,
-                    messages=messages,
-                    max_retries=cfg.max_reasks,
-                    model=cfg.model,
-                    **cfg.sampling(),
-                )
-            except InstructorRetryException as exc:
-                if isinstance(exc.__cause__, LLMExtractError):
-                    raise exc.__cause__ from None
-                salvaged = self._salvage(last[0] if last else None, source, span, doc.published)
-                if salvaged is not None:
-                    for warning in salvaged[1]:
-                        if warning.startswith("dropped "):  # a lost record is news to the user, not only provenance
-                            log.warning("%s: %s", doc.id, warning)
-                    warnings.extend(salvaged[1])
-                    return salvaged[0]
-                raise self._exhausted(doc, exc, usage) from None
-            except IncompleteOutputException:
-                raise BackendError(
-                    f"{self.backend_name}: the answer was cut off at max_tokens={cfg.max_tokens}; "
-                    f"raise max_tokens in [backends.{self.backend_name}]"
-                ) from None
-            finally:
-                ctx.clear()
-
-    def _salvage(
-        self,
-        completion: ChatCompletion | None,
-        source: SourceText,
-        span: tuple[int, int],
-        published: str | None = None,
-    ) -> tuple[BaseModel, list[str]] | None:
-        """Last resort after re-asks: keep what the article supports.
-
-        Unstated numbers become unknown (never kept), and a record whose
-        names, places, sources or dates are not in the article is dropped,
-        each with a warning; any other problem (an invented quote, a schema
-        error) still fails.
-        """
-        payload = _payload(completion) if completion is not None else None
-        if payload is None:
-            return None
-        with grounding(
-            source, window=span, unstated_numbers="unknown", lexicon=self.task.lexicon, published=published
-        ) as ctx:
-            try:
-                records = self.task.schema.model_validate_json(payload)
-            except ValidationError as exc:
-                try:
-                    data = json.loads(payload)
-                except ValueError:
-                    return None
-                dropped = drop_ungrounded(data, exc) if isinstance(data, dict) else None
-                if dropped is None:
-                    return None
-                try:
-                    records = self.task.schema.model_validate(data)
-                except ValidationError:
-                    return None
-                ctx["warnings"].extend(dropped)
-            return records, list(ctx["warnings"])
-
-    def _exhausted(self, doc: Document, exc: InstructorRetryException, usage: Usage) -> ExtractionError:
-        errors: list[str] = []
-        cause = exc.__cause__
-        if isinstance(cause, ValidationError):
-            for err in cause.errors()[:10]:
-                loc = ".".join(str(p) for p in err["loc"])
-                errors.append(f"{loc}: {err['msg']}"[:300])
-        elif cause is not None:
-            errors.append(f"{type(cause).__name__}: {str(cause)[:300]}")
-        first = errors[0] if errors else "no valid answer"
-        secrets = self.backend.secrets
-        return ExtractionError(
-            redact(
-                f"{doc.id}: no valid answer from {self.backend_name!r} after {usage.model_calls} model calls "
-                f"(max_reasks={self.backend_config.max_reasks}); last error: {first}",
-                secrets,
-            ),
-            attempts=usage.model_calls,
-            errors=[redact(e, secrets) for e in errors],
+        job = Job(
+            task=self.task,
+            doc=doc,
+            source=source,
+            span=span,
+            backend_name=self.backend_name,
+            config=self.backend_config,
+            calls=self._calls,
+            secrets=self.backend.secrets,
+            usage=usage,
+            warnings=warnings,
+            sent=sent,
         )
+        return await self.strategy.extract(job)

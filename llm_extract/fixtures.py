@@ -193,3 +193,11 @@ def task_fixtures(task: Task | None = None) -> Path:
             f"task {task.name!r}: fixtures package {task.fixtures!r} is not a folder; pass --fixtures DIR"
         )
     return folder
+
+
+def with_example(task: Task, path: str | Path | None) -> Task:
+    """``task`` showing the fixture at ``path`` as its worked example (``[task] example``); unchanged for ``None``."""
+    if path is None:
+        return task
+    fx = load_fixture(path, task)
+    return task.with_example(fx.doc_id, fx.document.text, fx.as_answer(), fx.document.published)

@@ -59,7 +59,6 @@ __all__ = [
     "SourceText",
     "Span",
     "Stated",
-    "current_passage",
     "drop_ungrounded",
     "grounding",
     "iter_evidence",
@@ -255,21 +254,6 @@ def grounding(
         yield ctx
     finally:
         _CONTEXT.reset(token)
-
-
-def current_passage() -> str | None:
-    """The text the current model call is about (the chunk being grounded), or ``None`` outside one.
-
-    A backend that can constrain its sampler (the embedded one) uses it to
-    make every quote a passage of the article, so a small model cannot
-    paraphrase its evidence in the first place.
-    """
-    ctx = _CONTEXT.get()
-    source = ctx.get("source") if ctx else None
-    if not isinstance(source, SourceText):
-        return None
-    window = ctx.get("window") if ctx else None
-    return source.text[window[0] : window[1]] if window else source.text
 
 
 _SENTENCE_END = re.compile(r"\n+|(?<=[.!?؟])\s+")

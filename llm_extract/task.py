@@ -35,7 +35,7 @@ from .errors import ConfigError
 from .grounding import NO_LEXICON, NumberLexicon
 from .results import EXPORT_COLUMNS, EXPORT_FORMS
 
-__all__ = ["BUILTIN_TASK", "Task", "load_task", "read_template"]
+__all__ = ["BUILTIN_TASK", "Task", "WorkedExample", "load_task", "read_template"]
 
 BUILTIN_TASK = "llm_extract.schemas:TASK"
 """The task run when the config names none (the package's own domain)."""
@@ -105,6 +105,16 @@ def prompt_id(doc_id: str) -> str:
 
 
 @dataclass(frozen=True)
+class WorkedExample:
+    """One solved document shown to the model before the article: its text and its answer (JSON)."""
+
+    doc_id: str
+    text: str
+    answer: str
+    published: str | None = None
+
+
+@dataclass(frozen=True)
 class Task:
     """What to extract, how to ask for it, how to score it, and what states a number.
 
@@ -131,6 +141,11 @@ class Task:
     fixtures: str | None = None
     """The package holding the task's gold fixtures as package data (``llm-extract eval``'s default),
     so an installed task can be evaluated without a clone; ``None``: ``./seeds``."""
+    merge_keys: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    """Per record list, the fields that make two records one (``{"people": ("name",)}``): the engine's
+    merge joins records whose key fields agree (see :mod:`llm_extract.merge`)."""
+    example: WorkedExample | None = None
+    """One solved document shown before the article (see :meth:`with_example`)."""
 
     def __post_init__(self) -> None:
         # Results carry their records, not their task: the DataFrame views find these here.
@@ -153,6 +168,7 @@ class Task:
         exports: Mapping[str, Callable[[list[Any]], Any]] | None = None,
         datasets: Mapping[str, Any] | None = None,
         fixtures: str | None = None,
+        merge_keys: Mapping[str, tuple[str, ...]] | None = None,
     ) -> Task:
         """A task from its parts; ``system``/``user`` are Jinja template sources.
 
@@ -174,7 +190,18 @@ class Task:
             exports=dict(exports or {}),
             datasets=dict(datasets or {}),
             fixtures=fixtures,
+            merge_keys=dict(merge_keys or {}),
         )
+
+    def with_example(self, doc_id: str, text: str, answer: Mapping[str, Any], published: str | None = None) -> Task:
+        """This task with one worked example: ``text`` and its ``answer`` go before every article.
+
+        A small model copies a shape it has seen more readily than one it was
+        told about. Take the example from a document that is not scored in the
+        same run (:func:`llm_extract.evaluation.evaluate` leaves it out).
+        """
+        example = WorkedExample(doc_id, text, json.dumps(dict(answer), ensure_ascii=False), published)
+        return dataclasses.replace(self, example=example)
 
     @classmethod
     def from_config(cls, cfg: TaskConfig | None = None) -> Task:
@@ -208,7 +235,9 @@ class Task:
 
     @cached_property
     def prompt_sha256(self) -> str:
-        return sha256_text(self.system_source + "\x00" + self.user_source)
+        example = self.example
+        shown = "" if example is None else f"\x00{example.doc_id}\x00{example.text}\x00{example.answer}"
+        return sha256_text(self.system_source + "\x00" + self.user_source + shown)
 
     @cached_property
     def schema_sha256(self) -> str:
@@ -233,7 +262,17 @@ class Task:
         """
         boundary = f"ARTICLE-{sha256_text(text)[:12]}"
         ctx = {"doc_id": prompt_id(doc_id), "published": published, "boundary": boundary}
-        return [
-            {"role": "system", "content": self._system.render(**ctx)},
-            {"role": "user", "content": self._user.render(text=text, **ctx)},
-        ]
+        messages = [{"role": "system", "content": self._system.render(**ctx)}]
+        example = self.example
+        if example is not None:
+            shown = {
+                "doc_id": prompt_id(example.doc_id),
+                "published": example.published,
+                "boundary": f"ARTICLE-{sha256_text(example.text)[:12]}",
+            }
+            messages += [
+                {"role": "user", "content": self._user.render(text=example.text, **shown)},
+                {"role": "assistant", "content": example.answer},
+            ]
+        messages.append({"role": "user", "content": self._user.render(text=text, **ctx)})
+        return messages

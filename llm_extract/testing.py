@@ -347,12 +347,13 @@ def replay(answers: dict[str, dict[str, Any]], default: Reply | None = None) -> 
     """A script that answers each document with its own records, chosen by the doc id in the prompt.
 
     With gold fixtures as ``answers`` this is a "perfect model": the
-    evaluation of a replaying server must score 1.0.
+    evaluation of a replaying server must score 1.0. The document asked
+    about is the last one in the prompt (a worked example comes before it).
     """
 
     def respond(request: RecordedRequest) -> Reply:
-        found = _DOC_ID.search(request.text)
-        answer = answers.get(found.group(1).strip()) if found else None
+        found = _DOC_ID.findall(request.text)
+        answer = answers.get(found[-1].strip()) if found else None
         if answer is not None:
             return Reply.records(answer)
         return default or Reply.error(418, "chat server: no answer for this document")

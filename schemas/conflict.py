@@ -433,6 +433,9 @@ TASK = Task.define(
     exports={"acled": _acled},
     datasets={"fakes": "llm_extract.schemas.fakes:FAKES"},
     fixtures="llm_extract.fixtures_data",
+    # The same person with the same claims, in any order, is one personnel change (one person
+    # appointed, then arrested, is two).
+    merge_keys={"personnel_changes": ("person", "claims")},
 )
 """The built-in task: these records, the ``conflict`` prompt, :data:`EVALUATION`, :data:`LEXICON`,
 ``ConflictRecords.dataframe_columns`` as the DataFrame's column names, the ``acled`` export form,

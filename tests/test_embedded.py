@@ -175,33 +175,32 @@ def test_packaged_model_returns_schema_valid_grounded_records_through_the_extrac
 def test_every_instructor_mode_gets_an_answer_that_parses_as_the_schema(
     tiny_model: None, tmp_path: Path, cache_dir: Path, mode: str
 ) -> None:
-    """The grammar comes from wherever instructor put the schema: response_format, prompt or tool."""
-    import asyncio
-
-    import instructor
-
+    """The grammar comes from the request's schema, whatever shape instructor gives the request."""
     from llm_extract.backends.embedded import EmbeddedBackend
-    from llm_extract.config import EmbeddedBackendConfig
 
-    config = EmbeddedBackendConfig(kind="embedded", model=TINY, n_ctx=2048, max_tokens=160, max_items=1)
-    backend = EmbeddedBackend("tiny", config)
-    modes = {m.value: m for m in instructor.Mode}
-    wanted = {"json_schema": "json_schema_mode", "json": "json_mode", "md_json": "markdown_json_mode"}
-    create = instructor.patch(create=backend.complete, mode=modes[wanted.get(mode, "tool_call")])
+    with Extractor.from_config(write_task_config(tmp_path, cache_dir, mode=mode, strategy="one-call")) as ex:
+        result = ex.extract(TEXT)
+        backend = ex.backend
+        assert isinstance(backend, EmbeddedBackend)
+        assert isinstance(result.records, DeathReport)
+        assert backend.stats.generations >= 1 and backend.stats.generated_tokens > 0
 
-    async def ask() -> DeathReport:
-        answer: DeathReport = await create(
-            response_model=DeathReport,
-            messages=[{"role": "system", "content": SYSTEM}, {"role": "user", "content": f"Article: {TEXT}\nAnswer:"}],
-            max_retries=0,
-            model=TINY,
-            max_tokens=160,
-            temperature=0.0,
-        )
-        return answer
 
-    assert isinstance(asyncio.run(ask()), DeathReport)  # no article in context: schema only, no grounding
-    assert backend.stats.generations == 1 and backend.stats.generated_tokens > 0
+@pytest.mark.embedded
+@pytest.mark.parametrize("strategy", ["per-list", "detect-then-fill", "one-call-compact"])
+def test_every_strategy_runs_on_the_packaged_model(
+    tiny_model: None, tmp_path: Path, cache_dir: Path, strategy: str
+) -> None:
+    """The labels' grammar (one per sentence) and the fills' passages compile and answer."""
+    from llm_extract.backends.embedded import EmbeddedBackend
+
+    with Extractor.from_config(write_task_config(tmp_path, cache_dir, strategy=strategy)) as ex:
+        result = ex.extract(TEXT)
+        backend = ex.backend
+        assert isinstance(backend, EmbeddedBackend) and backend.stats.generations >= 1
+    assert isinstance(result.records, DeathReport)
+    quotes = [e.quote for e in iter_evidence(result.records)]
+    assert set(quotes) <= set(quotable_passages(TEXT))
 
 
 @pytest.mark.embedded

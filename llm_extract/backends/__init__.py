@@ -1,8 +1,13 @@
 """Backends: how to reach a model. How to talk to it (prompt, schema, re-ask) is the engine's.
 
-A backend sends one chat-completion request and returns an
-``openai.types.chat.ChatCompletion``, or raises :class:`~llm_extract.errors.BackendError`
+A backend receives one :class:`ModelRequest` (the messages, the JSON schema
+the answer must follow, the sampling settings and, where the strategy wants
+it, the passages a quote may be) and returns an
+``openai.types.chat.ChatCompletion`` with its usage, or raises
+:class:`~llm_extract.errors.BackendError`
 (:class:`~llm_extract.errors.TransientBackendError` for faults worth retrying).
+Everything a backend may use is in the request: nothing reaches it through a
+context variable, and nothing has to be read back out of a prompt.
 It does not retry, validate or cache: the engine does that once for all kinds.
 
 Kinds resolve through a small registry, imported lazily so that using a
@@ -14,22 +19,67 @@ from __future__ import annotations
 import asyncio
 import importlib
 import inspect
+import json
 import os
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Generic, Protocol, TypeVar
 
 from openai.types.chat import ChatCompletion
 
 from ..config import BackendConfig
 
-__all__ = ["Backend", "PerLoop", "create_backend", "register_backend"]
+__all__ = ["Backend", "ModelRequest", "PerLoop", "create_backend", "register_backend"]
 
 _REGISTRY: dict[str, str] = {
     "openai": "llm_extract.backends.server:ServerBackend",
     "openai-compatible": "llm_extract.backends.server:ServerBackend",
     "embedded": "llm_extract.backends.embedded:EmbeddedBackend",
 }
+
+
+@dataclass(frozen=True)
+class ModelRequest:
+    """One model call, complete: the only thing a backend receives.
+
+    The engine builds it (a strategy decides what to ask, instructor shapes
+    the messages for the configured mode); a server backend sends
+    ``protocol`` fields as they are, a grammar-constrained backend compiles
+    ``schema`` and ``passages`` into its sampler.
+    """
+
+    model: str
+    messages: tuple[Mapping[str, Any], ...]
+    schema: Mapping[str, Any] | None = None
+    """The JSON schema the answer must follow (``None``: any JSON)."""
+    tool: str | None = None
+    """Answer as a call of this tool (instructor's TOOLS mode), else as message content."""
+    sampling: Mapping[str, Any] = field(default_factory=dict)
+    """temperature, max_tokens, top_p, seed, and backend-specific ones (``repeat_penalty``)."""
+    passages: tuple[str, ...] = ()
+    """When not empty, the only strings an evidence quote may be (the strategy's quotable sentences)."""
+    list_name: str | None = None
+    """The one record list this answer holds (``{"incidents": [...]}``), when the strategy asks for one:
+    a backend that samples token by token may then stop at the first exact repeat of an item."""
+    protocol: Mapping[str, Any] = field(default_factory=dict)
+    """OpenAI request fields instructor set for its mode (``tools``, ``tool_choice``, ``response_format``)."""
+
+    @cached_property
+    def key(self) -> str:
+        """Equal for identical requests (the engine never sends one twice for a document)."""
+        return json.dumps(
+            [self.model, self.messages, self.schema, self.tool, self.sampling, self.passages, self.list_name,
+             self.protocol],
+            sort_keys=True,
+            ensure_ascii=False,
+            default=str,
+        )
+
+    def openai_kwargs(self) -> dict[str, Any]:
+        """The request as ``chat.completions.create`` keyword arguments."""
+        return {"model": self.model, "messages": list(self.messages), **self.protocol, **self.sampling}
 
 
 class Backend(Protocol):
@@ -47,7 +97,7 @@ class Backend(Protocol):
         """What makes this backend's answers differ from another's (never the key)."""
         ...
 
-    async def complete(self, **request: Any) -> ChatCompletion:
+    async def complete(self, request: ModelRequest) -> ChatCompletion:
         """Send one request; no retries."""
         ...
 

@@ -20,7 +20,7 @@ from pydantic import SecretStr
 
 from ..config import EmbeddedBackendConfig, OpenAIBackendConfig, OpenAICompatibleBackendConfig
 from ..errors import BackendError, TransientBackendError, redact, redact_url
-from . import PerLoop
+from . import ModelRequest, PerLoop
 
 __all__ = ["ServerBackend", "parse_retry_after"]
 
@@ -108,13 +108,15 @@ class ServerBackend:
     def __repr__(self) -> str:
         return f"ServerBackend(name={self.name!r}, base_url={self.shown_url!r}, model={self.config.model!r})"
 
-    async def complete(self, **request: Any) -> ChatCompletion:
+    async def complete(self, request: ModelRequest) -> ChatCompletion:
+        """Send ``request`` as instructor shaped it for the mode; ``passages`` cannot constrain a server
+        (grounding checks every quote anyway)."""
         client = self._clients.get()
         try:
             # The client's timeout bounds each gap between bytes; a server trickling one byte a
             # second never trips it. This bounds the whole request, body included.
             async with asyncio.timeout(self.config.request_timeout):
-                response: ChatCompletion = await client.chat.completions.create(**request)
+                response: ChatCompletion = await client.chat.completions.create(**request.openai_kwargs())
             return self._well_formed(response)
         except (openai.APITimeoutError, TimeoutError):
             raise TransientBackendError(

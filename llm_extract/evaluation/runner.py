@@ -11,7 +11,7 @@ from ..batch import arun_batch
 from ..config import Config, load_config
 from ..errors import FixtureError
 from ..extract import Extractor
-from ..fixtures import load_fixtures, task_fixtures
+from ..fixtures import load_fixtures, task_fixtures, with_example
 from ..task import Task
 from .report import EvaluationReport, RunInfo
 from .scoring import DocumentScore, score_fixture
@@ -55,10 +55,12 @@ def evaluate(
     names = [backends] if isinstance(backends, str) else list(backends or [cfg.default_backend])
     for name in names:
         cfg.backend(name)  # unknown names and missing keys fail before any model call
-    task = Task.from_config(cfg.task)
+    task = with_example(Task.from_config(cfg.task), cfg.task.example)
     spec = spec or EvaluationSpec.for_task(task)
     fixtures_dir = task_fixtures(task) if fixtures_dir is None else Path(fixtures_dir)
     fixtures = load_fixtures(fixtures_dir, task)
+    if task.example is not None:  # the worked example shown to the model is never scored
+        fixtures = [fx for fx in fixtures if fx.doc_id != task.example.doc_id]
     seen: dict[str, Path] = {}
     for fx in fixtures:
         if fx.doc_id in seen:

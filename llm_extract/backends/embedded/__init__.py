@@ -23,9 +23,11 @@ that safe to use as the default backend:
   the JSON schema of the answer is compiled into a llama.cpp grammar, so the
   model can only produce schema-shaped JSON; the grammar allows the
   whitespace models write JSON with, and caps every list at ``max_items``.
-  With ``steps`` the record lists are asked for one at a time after the
-  same prompt, which llama.cpp evaluates once. Grounding, re-asks, caching
-  and provenance stay in the engine, exactly as for a server.
+  Each request says what to compile: its schema, and the passages a quote
+  may be (:class:`~llm_extract.backends.ModelRequest`). How a document
+  becomes requests (one per record list by default, sharing the prompt,
+  which llama.cpp evaluates once) is an engine strategy, as are grounding,
+  re-asks, caching and provenance, exactly as for a server.
 
 The runtime is imported lazily: selecting a server backend never loads it.
 """

@@ -20,12 +20,11 @@ from pydantic import ValidationError
 
 from ...config import BackendConfig, EmbeddedBackendConfig
 from ...errors import BackendError, ConfigError
-from ...grounding import current_passage, quotable_passages
+from .. import ModelRequest
 
 if TYPE_CHECKING:
     from llama_cpp import Llama
     from llama_cpp.llama_grammar import LlamaGrammar
-from ...merge import drop_repeats, without_repeats
 from .grammar import (
     ARTICLE_GRAMMARS,
     GRAMMAR_VERSION,
@@ -35,13 +34,9 @@ from .grammar import (
     QUOTE_MARKER,
     QUOTE_RULE,
     SPACE_RULE,
-    answer_schema,
     gbnf_literal,
     grammar_schema,
-    list_properties,
     schema_key,
-    step_message,
-    step_schema,
     verbatim_quote_rule,
 )
 from .runtime import Loaded, RepeatWatch, default_threads, load, loaded_model, runtime_version
@@ -60,12 +55,6 @@ class _Generation:
     prompt_seconds: float = 0.0
     prompt_evaluated: int = 0
 
-    def add(self, step: _Generation) -> None:
-        """Count ``step``'s tokens and time into this total."""
-        self.prompt_tokens += step.prompt_tokens
-        self.completion_tokens += step.completion_tokens
-        self.seconds += step.seconds
-
 
 @dataclass
 class EmbeddedStats:
@@ -73,8 +62,8 @@ class EmbeddedStats:
 
     ``prompt_tokens`` counts every prompt token of every call (as an API
     would bill them); ``prompt_evaluated`` only those llama.cpp actually had
-    to process, the rest being reused from its KV cache (steps share their
-    prompt). Generation time includes grammar-constrained sampling.
+    to process, the rest being reused from its KV cache (the calls of one
+    document share their prompt). Generation time includes grammar-constrained sampling.
     """
 
     generations: int = 0
@@ -147,7 +136,6 @@ class EmbeddedBackend:
             "model": self.model.name,
             "weights_sha256": self.model.sha256,
             "runtime": f"{RUNTIME_DIST} {self.runtime_version}",
-            "steps": self.config.steps,
             "max_items": self.config.max_items,
             "grammar": GRAMMAR_VERSION,
             "verbatim_quotes": self.config.verbatim_quotes,
@@ -205,18 +193,19 @@ class EmbeddedBackend:
                 self._loaded = load(self.model, path, self.config.n_ctx, self.n_threads, time.perf_counter() - started)
             return self._loaded
 
-    async def complete(self, **request: Any) -> ChatCompletion:
-        """Run one chat completion in a worker thread; no retries (the engine decides)."""
+    async def complete(self, request: ModelRequest) -> ChatCompletion:
+        """Run one chat completion in a worker thread; no retries (the engine decides).
+
+        The answer follows ``request.schema`` (compiled into a grammar); with
+        ``verbatim_quotes``, every evidence quote is one of ``request.passages``.
+        """
         loop = asyncio.get_running_loop()
         future: asyncio.Future[ChatCompletion] = loop.create_future()
         cancelled = threading.Event()
-        # Read here: the grounding context is a contextvar, which the worker thread does not see.
-        passage = current_passage()
-        passages = tuple(quotable_passages(passage)) if passage and self.config.verbatim_quotes else ()
 
         def work() -> None:
             try:
-                result: ChatCompletion | BaseException = self._complete_sync(request, cancelled, passages)
+                result: ChatCompletion | BaseException = self._complete_sync(request, cancelled)
             except BaseException as exc:  # delivered to the awaiting task below
                 result = exc
             with contextlib.suppress(RuntimeError):  # the loop closed while we ran
@@ -231,76 +220,34 @@ class EmbeddedBackend:
             cancelled.set()  # the worker stops at its next token, or never starts
             raise
 
-    def _complete_sync(
-        self, request: dict[str, Any], cancelled: threading.Event, passages: Sequence[str] = ()
-    ) -> ChatCompletion:
-        """Answer ``request`` in one generation, or in one step per record list.
+    def _complete_sync(self, request: ModelRequest, cancelled: threading.Event) -> ChatCompletion:
+        """Answer ``request`` in one grammar-constrained generation.
 
-        ``passages``, when given, are the only strings a quote may be.
+        When the request holds one record list (``list_name``), the bytes are
+        watched as they are sampled and the generation ends at the first exact
+        repeat of an item (:class:`RepeatWatch`); the engine's merge drops
+        repeats of any other answer.
         """
         loaded = self._ensure_loaded()
-        schema, tool = answer_schema(request)
-        messages: list[dict[str, Any]] = list(request["messages"])
-        lists = list_properties(schema) if self.config.steps and tool is None else []
+        schema = dict(request.schema) if request.schema is not None else None
+        passages = request.passages if self.config.verbatim_quotes else ()
+        messages: list[dict[str, Any]] = [dict(m) for m in request.messages]
         with loaded.lock:
             if cancelled.is_set():
                 raise BackendError(f"{self.name}: request cancelled before it started")
             loaded.running.cancelled = cancelled
-            kwargs = self._sampling(request)
-            if schema is None or len(lists) < 2:
-                result = self._generate(loaded, messages, schema, kwargs, passages)
-                if result.finish != "length":
-                    result.content = without_repeats(result.content)
-            else:
-                result = self._generate_in_steps(loaded, messages, schema, lists, kwargs, cancelled, passages)
-        if cancelled.is_set():
-            raise BackendError(f"{self.name}: request cancelled")
-        return self._to_completion(result, tool)
-
-    def _generate_in_steps(
-        self,
-        loaded: Loaded,
-        messages: list[dict[str, Any]],
-        schema: dict[str, Any],
-        lists: list[tuple[str, str]],
-        kwargs: dict[str, Any],
-        cancelled: threading.Event,
-        passages: Sequence[str],
-    ) -> _Generation:
-        """One generation per record list, each after the same article prompt.
-
-        llama.cpp keeps the evaluated prompt in its KV cache and reuses the
-        longest common prefix, so each step after the first pays only for its
-        one-line instruction and its own answer. Asking for one kind of record
-        at a time keeps a small model from filing a personnel change as an
-        incident, or stopping after the first list.
-        """
-        answer: dict[str, Any] = {}
-        total = _Generation("", "stop", 0, 0, 0.0)
-        for name, about in lists:
-            loaded.running.watch = watch = RepeatWatch()
+            watch = RepeatWatch() if request.list_name is not None else None
+            loaded.running.watch = watch
             try:
-                step = self._generate(
-                    loaded, [*messages, step_message(name, about)], step_schema(schema, name), kwargs, passages
-                )
+                result = self._generate(loaded, messages, schema, self._sampling(request.sampling), passages)
             finally:
                 loaded.running.watch = None
-            if watch.repeated_at is not None:
-                log.info("%s: stopped %r at a repeated item", self.model.name, name)
-                step.content, step.finish = watch.answer(), "stop"
-            total.add(step)
-            if step.finish == "length" or cancelled.is_set():
-                # Report the cut-off honestly, with what was written so far.
-                total.content = json.dumps(answer, ensure_ascii=False)[:-1] + step.content
-                total.finish = "length"
-                return total
-            try:
-                value = json.loads(step.content).get(name, [])
-            except (json.JSONDecodeError, AttributeError):
-                value = []  # the grammar makes this unreachable; an empty list is the honest fallback
-            answer[name] = drop_repeats(value) if isinstance(value, list) else value
-        total.content = json.dumps(answer, ensure_ascii=False)
-        return total
+            if watch is not None and watch.repeated_at is not None:
+                log.info("%s: stopped %r at a repeated item", self.model.name, request.list_name)
+                result.content, result.finish = watch.answer(), "stop"
+        if cancelled.is_set():
+            raise BackendError(f"{self.name}: request cancelled")
+        return self._to_completion(result, request.tool)
 
     def _generate(
         self,
@@ -408,7 +355,7 @@ class EmbeddedBackend:
         return grammar
 
     def _sampling(self, request: Mapping[str, Any]) -> dict[str, Any]:
-        """OpenAI sampling fields in llama.cpp's names; the config fills what the request lacks."""
+        """The request's sampling settings in llama.cpp's names; the config fills what the request lacks."""
         cfg = self.config
         kwargs: dict[str, Any] = {
             "temperature": float(request.get("temperature", cfg.temperature)),

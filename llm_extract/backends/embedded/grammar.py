@@ -1,73 +1,13 @@
-"""From the answer's JSON schema to a llama.cpp grammar, and the one-list-per-step schemas."""
+"""From the answer's JSON schema to a llama.cpp grammar."""
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Sequence
+from typing import Any
 
 from ...grounding import Evidence
-
-if TYPE_CHECKING:
-    pass
-
-
-# --- requests ----------------------------------------------------------------------------
-
-_SCHEMA_MARKER = "json_schema:"
-"""Instructor's JSON and MD_JSON modes put the schema in the system prompt after this."""
-
-
-def _schema_in_messages(messages: Sequence[Mapping[str, Any]]) -> dict[str, Any] | None:
-    """The JSON schema instructor wrote into the system prompt (JSON / MD_JSON modes), if any.
-
-    Only system messages are searched: the article is user content, and an
-    article must not be able to choose the grammar its own answer follows.
-    """
-    decoder = json.JSONDecoder()
-    for message in messages:
-        content = message.get("content")
-        if message.get("role") != "system" or not isinstance(content, str):
-            continue
-        at = content.find(_SCHEMA_MARKER)
-        brace = content.find("{", at) if at >= 0 else -1
-        if brace < 0:
-            continue
-        try:
-            schema, _ = decoder.raw_decode(content, brace)
-        except json.JSONDecodeError:
-            continue
-        if isinstance(schema, dict):
-            return schema
-    return None
-
-
-def answer_schema(request: Mapping[str, Any]) -> tuple[dict[str, Any] | None, str | None]:
-    """The schema the answer must follow, and the tool name when instructor asked for a tool call.
-
-    Covers every shape instructor sends: ``response_format`` of type
-    ``json_schema`` (JSON_SCHEMA mode), ``json_object`` with the schema in
-    the prompt (JSON mode), no format and the schema in the prompt (MD_JSON),
-    and a forced tool (TOOLS mode).
-    """
-    tools = request.get("tools")
-    if tools:
-        choice = request.get("tool_choice")
-        name = choice.get("function", {}).get("name") if isinstance(choice, dict) else None
-        for tool in tools:
-            function = tool.get("function", {})
-            if name is None or function.get("name") == name:
-                return dict(function.get("parameters") or {}), str(function.get("name"))
-    fmt = request.get("response_format")
-    if isinstance(fmt, Mapping):
-        if fmt.get("type") == "json_schema":
-            schema = (fmt.get("json_schema") or {}).get("schema")
-            return (dict(schema) if isinstance(schema, Mapping) else None), None
-        if fmt.get("type") == "json_object" and isinstance(fmt.get("schema"), Mapping):
-            return dict(fmt["schema"]), None
-    return _schema_in_messages(request.get("messages") or ()), None
-
 
 GRAMMAR_VERSION = 4
 """Bumped whenever the way answers are constrained changes, so cached answers are not reused."""
@@ -177,40 +117,3 @@ def grammar_schema(node: Any, max_items: int | None, quote_marker: str | None = 
 
 def schema_key(schema: dict[str, Any] | None) -> str:
     return json.dumps(schema, sort_keys=True, ensure_ascii=False) if schema is not None else ""
-
-
-def list_properties(schema: dict[str, Any] | None) -> list[tuple[str, str]]:
-    """The top-level record lists of an answer schema, with what each holds, in schema order.
-
-    The description comes from the schema (the item model's docstring), so
-    the step prompts stay domain-free.
-    """
-    if not schema or schema.get("type") != "object":
-        return []
-    defs = schema.get("$defs", {})
-    lists: list[tuple[str, str]] = []
-    for name, prop in (schema.get("properties") or {}).items():
-        if not isinstance(prop, dict) or prop.get("type") != "array":
-            continue
-        items = prop.get("items") or {}
-        ref = items.get("$ref", "") if isinstance(items, dict) else ""
-        target = defs.get(ref.rsplit("/", 1)[-1], {}) if ref else items
-        about = str(prop.get("description") or (target or {}).get("description") or "").strip()
-        lists.append((name, about.splitlines()[0] if about else ""))
-    return lists
-
-
-def step_schema(schema: dict[str, Any], name: str) -> dict[str, Any]:
-    """``schema`` reduced to the one list property ``name`` (required, so the answer is explicit)."""
-    return {**schema, "properties": {name: schema["properties"][name]}, "required": [name]}
-
-
-def step_message(name: str, about: str) -> dict[str, str]:
-    """The one line that turns the shared prompt into one step.
-
-    Deliberately neutral: a first version added "use an empty list if the
-    article reports none", and the 1.5B model then answered every list of
-    the seed article with an empty one (README, "The embedded model").
-    """
-    what = f" ({about.rstrip('.')})" if about else ""
-    return {"role": "user", "content": f'Now write only "{name}"{what}, following the rules above.'}
