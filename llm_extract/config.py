@@ -84,6 +84,11 @@ class _BackendBase(_Strict):
     max_document_chars: int = Field(default=2_000_000, ge=1_000)
     price_prompt_per_mtok: float | None = Field(default=None, ge=0.0)
     price_completion_per_mtok: float | None = Field(default=None, ge=0.0)
+    compact_prompt: bool = Field(
+        default=False,
+        description="use the task's compact system prompt: rules and field meanings only, for backends "
+        "whose grammar or strict schema carries the structure",
+    )
 
     @model_validator(mode="after")
     def _overlap_below_chunk(self) -> _BackendBase:
@@ -150,6 +155,11 @@ class EmbeddedBackendConfig(_BackendBase):
     verbatim_quotes: bool = Field(
         default=True,
         description="let evidence quotes be only the article's own sentences and clauses (in the grammar)",
+    )
+    prefix_cache: bool = Field(
+        default=True,
+        description="keep the evaluated system prompt in <cache dir>/prefix-states: later documents and "
+        "processes read only the article",
     )
 
     def default_mode(self) -> InstructorMode:

@@ -298,7 +298,7 @@ class Extractor:
                 "sampling": cfg.sampling(),
                 "chunking": [cfg.chunk_chars, cfg.chunk_overlap],
                 "task": self.task.name,
-                "prompt": self.task.prompt_sha256,
+                "prompt": self.task.prompt_sha256_for(cfg.compact_prompt),
                 "schema": self.task.schema_sha256,
                 "text": sha256_text(doc.text),
                 "doc_id": doc.id,
@@ -364,7 +364,7 @@ class Extractor:
             model=cfg.model,
             mode=cfg.default_mode(),
             task=self.task.name,
-            prompt_sha256=self.task.prompt_sha256,
+            prompt_sha256=self.task.prompt_sha256_for(cfg.compact_prompt),
             schema_sha256=self.task.schema_sha256,
             usage=self.priced(usage),
             attempts=usage.model_calls,
@@ -418,7 +418,7 @@ class Extractor:
     ) -> BaseModel:
         cfg = self.backend_config
         text = doc.text[span[0] : span[1]]
-        messages = self.task.messages(text, doc_id=doc.id, published=doc.published)
+        messages = self.task.messages(text, doc_id=doc.id, published=doc.published, compact=cfg.compact_prompt)
         last: list[ChatCompletion] = []
 
         async def create(*args: Any, **request: Any) -> ChatCompletion:

@@ -108,6 +108,12 @@ class Task:
     """What states a count besides digits and number words (the task's countable nouns)."""
     columns: Mapping[str, str] = field(default_factory=dict)
     """Friendlier ``to_pandas()`` column names (flattened name -> analyst name)."""
+    compact_system_source: str | None = None
+    """The system template for grammar-constrained backends (``compact_prompt = true``), if the task has one.
+
+    A grammar already forces the answer's structure, so this variant states
+    only the rules and the field meanings a model cannot infer from key names;
+    a shorter prompt is read faster on a CPU."""
 
     def __post_init__(self) -> None:
         # Results carry their records, not their task: the DataFrame view finds the names here.
@@ -125,17 +131,18 @@ class Task:
         evaluation: Any = None,
         lexicon: NumberLexicon = NO_LEXICON,
         columns: Mapping[str, str] | None = None,
+        compact_system: str | None = None,
     ) -> Task:
-        """A task from its parts; ``system``/``user`` are Jinja template sources.
+        """A task from its parts; ``system``/``user``/``compact_system`` are Jinja template sources.
 
         The user template gets ``text``, ``doc_id``, ``published`` and
-        ``boundary`` (a delimiter the article cannot contain); the system one
+        ``boundary`` (a delimiter the article cannot contain); the system ones
         all but ``text``.
         """
         if columns is None:
             declared = getattr(schema, "dataframe_columns", None)
             columns = dict(declared) if isinstance(declared, dict) else {}
-        return cls(name, schema, system, user, evaluation, lexicon, dict(columns))
+        return cls(name, schema, system, user, evaluation, lexicon, dict(columns), compact_system)
 
     @classmethod
     def from_config(cls, cfg: TaskConfig | None = None) -> Task:
@@ -152,7 +159,10 @@ class Task:
         # The rest of the task (evaluation, lexicon, columns) comes from the schema module's TASK.
         declared = getattr(importlib.import_module(schema.__module__), "TASK", None)
         if isinstance(declared, Task) and declared.schema is schema:
-            return cls(prompt, schema, sources[0], sources[1], declared.evaluation, declared.lexicon, declared.columns)
+            compact = declared.compact_system_source if sources[0] == declared.system_source else None
+            return cls(
+                prompt, schema, sources[0], sources[1], declared.evaluation, declared.lexicon, declared.columns, compact
+            )
         return cls.define(prompt, schema, system=sources[0], user=sources[1])
 
     @cached_property
@@ -164,12 +174,22 @@ class Task:
         return self._env.from_string(self.system_source)
 
     @cached_property
+    def _compact_system(self) -> jinja2.Template | None:
+        return self._env.from_string(self.compact_system_source) if self.compact_system_source else None
+
+    @cached_property
     def _user(self) -> jinja2.Template:
         return self._env.from_string(self.user_source)
 
     @cached_property
     def prompt_sha256(self) -> str:
         return sha256_text(self.system_source + "\x00" + self.user_source)
+
+    def prompt_sha256_for(self, compact: bool) -> str:
+        """The hash of the templates a request uses: :attr:`prompt_sha256` unless the compact one is."""
+        if compact and self.compact_system_source:
+            return sha256_text(self.compact_system_source + "\x00" + self.user_source)
+        return self.prompt_sha256
 
     @cached_property
     def schema_sha256(self) -> str:
@@ -184,17 +204,19 @@ class Task:
             if getattr(field.annotation, "__origin__", None) is list
         )
 
-    def messages(self, text: str, *, doc_id: str, published: str | None) -> list[dict[str, Any]]:
+    def messages(self, text: str, *, doc_id: str, published: str | None, compact: bool = False) -> list[dict[str, Any]]:
         """System instructions, then the article as delimited *user* content.
 
         The article never enters the system role, so text inside it cannot
         pose as instructions from us. Its delimiter (``boundary``) is derived
         from the text itself, like a MIME boundary: an article cannot contain
-        the marker that would close its own block.
+        the marker that would close its own block. ``compact`` picks the
+        compact system template, where the task has one.
         """
         boundary = f"ARTICLE-{sha256_text(text)[:12]}"
         ctx = {"doc_id": doc_id, "published": published, "boundary": boundary}
+        system = (self._compact_system if compact else None) or self._system
         return [
-            {"role": "system", "content": self._system.render(**ctx)},
+            {"role": "system", "content": system.render(**ctx)},
             {"role": "user", "content": self._user.render(text=text, **ctx)},
         ]

@@ -416,6 +416,7 @@ TASK = Task.define(
     user=read_template("llm_extract.prompts", "conflict.user.j2"),
     evaluation=EVALUATION,
     lexicon=LEXICON,
+    compact_system=read_template("llm_extract.prompts", "conflict.compact.system.j2"),
 )
 """The built-in task: these records, the ``conflict`` prompt, :data:`EVALUATION`, :data:`LEXICON`,
 and ``ConflictRecords.dataframe_columns`` as the DataFrame's column names."""

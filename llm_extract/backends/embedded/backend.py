@@ -43,8 +43,10 @@ from .grammar import (
     step_message,
     step_schema,
     verbatim_quote_rule,
+    without_schema_text,
 )
-from .runtime import Loaded, RepeatWatch, default_threads, load, loaded_model, runtime_version
+from .prefix import PREFIX_DIR
+from .runtime import Loaded, RepeatWatch, default_threads, keep_prefix_states, load, loaded_model, runtime_version
 from .weights import RUNTIME_DIST, ensure_model, lookup, models_dir, part_files
 
 log = logging.getLogger("llm_extract.embedded")
@@ -203,6 +205,8 @@ class EmbeddedBackend:
                 started = time.perf_counter()
                 path = ensure_model(self.model, self.directory)  # hashes the file: once per process
                 self._loaded = load(self.model, path, self.config.n_ctx, self.n_threads, time.perf_counter() - started)
+            prefixes = self.directory.parent / PREFIX_DIR if self.config.prefix_cache else None
+            keep_prefix_states(self._loaded, self.model, prefixes, self.config.n_ctx)
             return self._loaded
 
     async def complete(self, **request: Any) -> ChatCompletion:
@@ -241,6 +245,8 @@ class EmbeddedBackend:
         loaded = self._ensure_loaded()
         schema, tool = answer_schema(request)
         messages: list[dict[str, Any]] = list(request["messages"])
+        if self.config.compact_prompt and schema is not None:
+            messages = without_schema_text(messages)  # the grammar carries it
         lists = list_properties(schema) if self.config.steps and tool is None else []
         with loaded.lock:
             if cancelled.is_set():

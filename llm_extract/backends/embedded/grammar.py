@@ -43,6 +43,26 @@ def _schema_in_messages(messages: Sequence[Mapping[str, Any]]) -> dict[str, Any]
     return None
 
 
+def without_schema_text(messages: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """``messages`` without the JSON schema instructor appended to the system prompt (JSON / MD_JSON modes).
+
+    The grammar already forces that structure; the schema text is thousands
+    of tokens (about 6,000 for the conflict task) a CPU model would read
+    before every article. Instructor appends it as the last paragraphs of
+    the system message, so the system message is cut where that paragraph
+    starts; the task's own instructions before it stay.
+    """
+    out: list[dict[str, Any]] = []
+    for message in messages:
+        content = message.get("content")
+        if message.get("role") == "system" and isinstance(content, str) and _SCHEMA_MARKER in content:
+            cut = content.rfind("\n\n", 0, content.find(_SCHEMA_MARKER))
+            out.append({**message, "content": content[:cut] if cut > 0 else ""})
+        else:
+            out.append(dict(message))
+    return out
+
+
 def answer_schema(request: Mapping[str, Any]) -> tuple[dict[str, Any] | None, str | None]:
     """The schema the answer must follow, and the tool name when instructor asked for a tool call.
 
