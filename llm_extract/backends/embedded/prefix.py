@@ -21,8 +21,9 @@ as raw bytes behind a JSON header that names what the state belongs to:
   the above, and the header is checked again on load;
 * the payload's size and sha256: a truncated or altered file is *corrupt*.
 
-A stale or corrupt file is never handed to llama.cpp: it is reported with a
-warning and rebuilt. Files are written to a temporary name in the same
+A stale or corrupt file is never handed to llama.cpp (whose state reader
+asserts, aborting the process, on some malformed input): it is reported with
+a warning and rebuilt. Files are written to a temporary name in the same
 directory and renamed into place, so a reader never sees half a file, and
 two processes building the same state at once both leave a whole one.
 """
@@ -193,7 +194,7 @@ class PrefixStore:
         _truncate(llama, 0)
         buffer = (ctypes.c_uint8 * len(payload)).from_buffer_copy(payload)
         read = llama_cpp.llama_state_seq_set_data(llama.ctx, buffer, len(payload), _SEQ)
-        if int(read) != len(payload):
+        if int(read) <= 0:
             _truncate(llama, 0)
             log.warning("prefix state: llama.cpp did not accept the saved state; rebuilding it")
             return False
