@@ -60,24 +60,26 @@ def main() -> None:
     parser.add_argument("--article", type=Path, default=ARTICLE)
     args = parser.parse_args()
 
-    import jinja2
     from llama_cpp import Llama
+    from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
     path = args.vocab
     if path is None:
         assembled = models_dir() / f"{args.model}.gguf"
         path = assembled if assembled.is_file() else ensure_model(lookup(args.model))
     llama = Llama(model_path=str(path), vocab_only=True, verbose=False)
-    template = jinja2.Environment().from_string(llama.metadata.get("tokenizer.chat_template") or CHATML)
+    template = llama.metadata.get("tokenizer.chat_template") or CHATML
+    formatter = Jinja2ChatFormatter(template=template, eos_token="", bos_token="")
 
     def tokens(messages: list[dict[str, Any]]) -> list[int]:
-        text = template.render(messages=messages, add_generation_prompt=True, bos_token="", eos_token="")
+        text = formatter(messages=messages).prompt  # type: ignore[arg-type]
         return llama.tokenize(text.encode("utf-8"), add_bos=False, special=True)
 
     task = load_task(BUILTIN_TASK)
     schema = instructor.response_schema(task.schema)
     text = args.article.read_text(encoding="utf-8")
     lists = list_properties(task.schema.model_json_schema())
+    print(f"chat template: {'the model file' if template != CHATML else 'ChatML (none in the file)'}")
     print(f"tokenizer: {path.name}; article: {args.article.name} ({len(text):,} characters)")
     print(f"{'mode':<12} {'prompt':<8} {'fixed':>6} {'per step':>9} {'x' + str(len(lists)) + ' steps':>9}")
     for mode_name, mode in MODES.items():
