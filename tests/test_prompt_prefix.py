@@ -188,9 +188,9 @@ def test_corrupt_prefix_state_is_detected_rebuilt_and_the_document_still_extract
     state.write_bytes(bytes(data))
 
     with caplog.at_level(logging.WARNING, logger="llm_extract.embedded"):
-        tokens, evaluated = _extract_fresh(config, TEXT)
+        tokens, evaluated = _extract_fresh(config, OTHER)
 
-    assert evaluated == tokens  # the damaged state was not used: the prompt was read again
+    assert evaluated == tokens > 0  # the damaged state was not used: the prompt was read again
     assert any("prefix state" in r.message and "corrupt" in r.message for r in caplog.records)
     assert _state_file(cache_dir).read_bytes() == good  # rebuilt, whole and checked
     assert _header(state)["n_tokens"] >= 16
