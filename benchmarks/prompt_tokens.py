@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +60,7 @@ def main() -> None:
     parser.add_argument("--vocab", type=Path, help="a GGUF file with the same tokenizer (vocab only is enough)")
     parser.add_argument("--article", type=Path, default=ARTICLE)
     args = parser.parse_args()
+    logging.getLogger("instructor").setLevel(logging.CRITICAL)  # the capture "fails" every call on purpose
 
     from llama_cpp import Llama
     from llama_cpp.llama_chat_format import Jinja2ChatFormatter
