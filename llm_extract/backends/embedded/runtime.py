@@ -196,6 +196,8 @@ def load(spec: PackagedModel, path: Path, n_ctx: int, n_threads: int, verified_s
             """
 
             def create_chat_completion(self, *args: Any, **kwargs: Any) -> Any:
+                # The chat template turns messages into tokens inside llama-cpp-python; the
+                # system message, noted here, is how ``generate`` finds the fixed prefix in them.
                 messages = kwargs.get("messages") or (args[0] if args else [])
                 first = messages[0] if messages else None
                 is_system = isinstance(first, dict) and first.get("role") == "system"
@@ -208,6 +210,8 @@ def load(spec: PackagedModel, path: Path, n_ctx: int, n_threads: int, verified_s
             def generate(
                 self, tokens: Sequence[int], *args: Any, **kwargs: Any
             ) -> Generator[int, Sequence[int] | None, None]:
+                # Before llama-cpp-python matches the prompt against its KV cache, the context is
+                # given the fixed prefix's state if it lacks it (loaded, or evaluated and saved).
                 if running.prefixes is not None and isinstance(running.system, str) and kwargs.get("reset", True):
                     prefix = _fixed_prefix(self, running, tokens, running.system)
                     if prefix:
