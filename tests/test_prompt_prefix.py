@@ -166,8 +166,8 @@ def test_a_new_process_reuses_the_prefix_state_another_process_saved(
 
 
 @pytest.mark.embedded
-@pytest.mark.parametrize("damage", ["truncated", "flipped", "header"])
-def test_corrupt_prefix_state_is_detected_rebuilt_and_the_document_still_extracted(
+@pytest.mark.parametrize("damage", ["truncated", "flipped", "header", "other-runtime"])
+def test_corrupt_or_stale_prefix_state_is_detected_rebuilt_and_the_document_still_extracted(
     tiny_model: None,
     tmp_path: Path,
     cache_dir: Path,
@@ -183,14 +183,20 @@ def test_corrupt_prefix_state_is_detected_rebuilt_and_the_document_still_extract
         del data[len(data) // 2 :]
     elif damage == "flipped":
         data[-100] ^= 0xFF
-    else:
+    elif damage == "header":
         data[12:20] = b"{garbled"
+    else:  # a whole, checksummed file written by another llama-cpp-python
+        header = _header(state) | {"runtime": "llama-cpp-python 0.0.1"}
+        head = json.dumps(header).encode()
+        payload = good[12 + int.from_bytes(good[8:12], "little") :]
+        data = bytearray(good[:8] + len(head).to_bytes(4, "little") + head + payload)
     state.write_bytes(bytes(data))
 
     with caplog.at_level(logging.WARNING, logger="llm_extract.embedded"):
         tokens, evaluated = _extract_fresh(config, OTHER)
 
     assert evaluated == tokens > 0  # the damaged state was not used: the prompt was read again
-    assert any("prefix state" in r.message and "corrupt" in r.message for r in caplog.records)
+    why = "stale (runtime differs)" if damage == "other-runtime" else "corrupt"
+    assert any("prefix state" in r.message and why in r.message for r in caplog.records)
     assert _state_file(cache_dir).read_bytes() == good  # rebuilt, whole and checked
     assert _header(state)["n_tokens"] >= 16
