@@ -27,6 +27,7 @@ import asyncio
 import json
 import logging
 import os
+import sys
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -37,7 +38,7 @@ from tqdm.auto import tqdm
 
 from .cache import sha256_text
 from .config import BackendConfig
-from .documents import Document, iter_documents, parse_published, read_document
+from .documents import Document, iter_documents, parse_published, read_document, unique_ids
 from .errors import InputError, LLMExtractError
 from .results import VIEWS, DocumentResult, Usage
 
@@ -48,6 +49,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
 __all__ = [
+    "BatchInterrupted",
     "BatchResult",
     "BatchSummary",
     "DocumentReport",
@@ -219,10 +221,23 @@ class BatchResult:
         """Jupyter's HTML: summary, a row per document, failures, each document's highlights."""
         return str(VIEWS.get("batch_html")(self))
 
-    def to_pandas(self) -> pd.DataFrame:
-        """One row per record of every document; see :func:`llm_extract.frames.to_pandas`."""
-        frame: pd.DataFrame = VIEWS.get("pandas")(self.results)
+    def to_pandas(
+        self, record_type: str | None = None, *, columns: str | None = None, acled: bool = False
+    ) -> pd.DataFrame:
+        """One row per record of every document; arguments as :meth:`DocumentResult.to_pandas`."""
+        frame: pd.DataFrame = VIEWS.get("frame")(self.results, record_type, "acled" if acled else columns)
         return frame
+
+    def to_jsonl(self, path: str | os.PathLike[str] | None = None) -> str:
+        """The results as JSON lines (the ``extract`` output), returned and, with ``path``, written there."""
+        text = "".join(r.to_json() + "\n" for r in self.results)
+        if path is not None:
+            Path(path).write_text(text, encoding="utf-8")
+        return text
+
+    def to_html(self, *, full_page: bool = False) -> str:
+        """The notebook HTML (summary, documents, failures, highlights); ``full_page`` for a file or browser."""
+        return str(VIEWS.get("page" if full_page else "batch_html")(self))
 
 
 def as_document(
@@ -239,16 +254,48 @@ def as_document(
         return read_document(Path(source), doc_id=doc_id, published=date)
     if not isinstance(source, str):
         raise InputError(f"expected article text, a path or a Document, got {type(source).__name__}")
+    if _names_a_file(source):
+        log.info("%s: the string names a file, so the file is read", source)
+        return read_document(Path(source), doc_id=doc_id, published=date)
     return Document(id=doc_id or f"text-{sha256_text(source)[:12]}", text=source, published=date)
 
 
+def _names_a_file(text: str) -> bool:
+    """A short, one-line string that is the path of an existing file (not article text)."""
+    if len(text) > 1024 or "\n" in text or not text.strip():
+        return False
+    try:
+        return Path(text).is_file()
+    except OSError:  # a name too long for the file system, say
+        return False
+
+
+class BatchInterrupted(KeyboardInterrupt):
+    """A batch stopped by Ctrl-C or SIGTERM, carrying the summary of what finished.
+
+    A ``KeyboardInterrupt``, so callers that stop on one still do; the
+    command line uses ``summary`` to write ``--summary`` and say what is done.
+    """
+
+    def __init__(self, summary: BatchSummary) -> None:
+        super().__init__("batch interrupted")
+        self.summary = summary
+
+
 def documents_from(
-    sources: Source | Iterable[Source], *, published: str | None = None, text_is_path: bool = False
+    sources: Source | Iterable[Source],
+    *,
+    published: str | None = None,
+    text_is_path: bool = False,
+    text_column: str | None = None,
+    id_column: str | None = None,
+    follow_symlinks: bool = False,
 ) -> Iterator[Document | InputError]:
     """Expand sources into documents, in order; unreadable ones come out as their ``InputError``.
 
     A path may be a text file, a directory of ``*.txt`` (sorted by name) or a
-    ``.jsonl`` of ``{"id", "text", "published"?}``. A ``str`` is article text,
+    ``.jsonl`` of ``{"id", "text", "published"?, "source"?, "url"?}``, or a
+    ``.csv`` with ``text_column`` (see :func:`~llm_extract.documents.iter_documents`). A ``str`` is article text,
     as in :meth:`Extractor.extract`, unless ``text_is_path`` (the CLI's case).
     """
     if isinstance(sources, (str, os.PathLike, Document)):
@@ -259,7 +306,13 @@ def documents_from(
         if isinstance(source, Document):
             yield source
         elif isinstance(source, os.PathLike) or text_is_path:
-            yield from iter_documents([Path(source)], published=published)
+            yield from iter_documents(
+                [Path(source)],
+                published=published,
+                text_column=text_column,
+                id_column=id_column,
+                follow_symlinks=follow_symlinks,
+            )
         else:
             try:
                 yield as_document(source, published=published)
@@ -272,11 +325,28 @@ def _input_id(error: InputError) -> str:
     return str(error).split(": ", 1)[0]
 
 
+def _interactive(stream: Any) -> bool:
+    """A terminal, or a Jupyter kernel's stream (where ``tqdm.auto`` draws a widget)."""
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty()) or type(stream).__module__.startswith("ipykernel")
+
+
 class _Progress:
-    """The stderr bar: documents (with ETA), records, cache hits, failures, tokens."""
+    """Progress on stderr: documents (with ETA), records, cache hits, failures, tokens.
+
+    A terminal or notebook gets the ``tqdm.auto`` bar; anything else (a log
+    file, a pipe, CI) gets one plain line per finished document in the same
+    words, since carriage-return frames turn a log into one unreadable line.
+    """
 
     def __init__(self, total: int, enabled: bool) -> None:
-        self._bar = tqdm(total=total, unit="doc", desc="extract", disable=not enabled, dynamic_ncols=True)
+        self._plain = enabled and not _interactive(sys.stderr)
+        self._bar = tqdm(
+            total=total, unit="doc", desc="extract", disable=not enabled or self._plain, dynamic_ncols=True
+        )
+        self._total = total
+        self._done = 0
+        self._started = time.perf_counter()
 
     def update(self, summary: BatchSummary) -> None:
         counts = {
@@ -285,6 +355,19 @@ class _Progress:
             "failed": summary.failed,
             "tokens": summary.usage.total_tokens,
         }
+        self._done += 1
+        if self._plain:
+            line = tqdm.format_meter(
+                self._done,
+                self._total,
+                time.perf_counter() - self._started,
+                prefix="extract",
+                unit="doc",
+                bar_format="{desc}: {n_fmt}/{total_fmt} [{elapsed}<{remaining}, {rate_fmt}{postfix}]",
+                postfix=", ".join(f"{k}={v}" for k, v in counts.items()),
+            )
+            print(line, file=sys.stderr, flush=True)
+            return
         self._bar.set_postfix(counts, refresh=False)  # a dict keeps this order; keywords are sorted
         self._bar.update(1)
 
@@ -301,6 +384,7 @@ async def arun_batch(
     progress: bool = True,
     errors_path: str | os.PathLike[str] | None = None,
     keep_results: bool = True,
+    summary: BatchSummary | None = None,
 ) -> BatchResult:
     """Extract every document; a failure is recorded, never fatal to the batch.
 
@@ -314,9 +398,11 @@ async def arun_batch(
         progress: the ``tqdm.auto`` bar on stderr.
         errors_path: failed documents as JSON lines (``doc_id``, ``error``, ``reason``).
         keep_results: ``False`` drops results once written (for long CLI runs).
+        summary: filled in as documents finish, so a caller still has it when the run is interrupted.
     """
-    items = list(documents)
-    summary = BatchSummary(documents=len(items))
+    items = list(unique_ids(documents))  # one id, one output line and one cache entry
+    summary = summary if summary is not None else BatchSummary()
+    summary.documents = len(items)
     done: list[DocumentResult | Failure | None] = [None] * len(items)
     reports: list[DocumentReport | None] = [None] * len(items)
     kept: list[DocumentResult] = []
@@ -378,7 +464,9 @@ async def arun_batch(
                 report.wall_time_s = time.perf_counter() - t0
                 finish(index, hit, report)
                 return
-            result = await extractor.aextract_document(item, refresh=True, usage=usage)
+            # refresh as asked: the engine looks again once it holds the document's lease,
+            # so a result another process stored meanwhile is not extracted twice
+            result = await extractor.aextract_document(item, refresh=refresh, usage=usage)
         except LLMExtractError as exc:
             fail(index, item.id, exc, usage, t0)
             return
@@ -386,7 +474,8 @@ async def arun_batch(
             log.error("%s: unexpected %s", item.id, type(exc).__name__, exc_info=True)
             fail(index, item.id, exc, usage, t0, f"{item.id}: unexpected {type(exc).__name__}: {exc}")
             return
-        report = DocumentReport(item.id, "extracted", result.record_count, usage, result.provenance.wall_time_s)
+        status: Literal["extracted", "cached"] = "cached" if result.provenance.cache_hit else "extracted"
+        report = DocumentReport(item.id, status, result.record_count, usage, result.provenance.wall_time_s)
         finish(index, result, report)
 
     async def worker() -> None:
@@ -424,12 +513,33 @@ def run_batch(
     refresh: bool = False,
     progress: bool = True,
     errors_path: str | os.PathLike[str] | None = None,
+    text_column: str | None = None,
+    id_column: str | None = None,
+    follow_symlinks: bool = False,
 ) -> BatchSummary:
-    """The CLI's entry: files, directories and JSONL files (strings are paths here), synchronously."""
-    docs = documents_from(list(sources), published=published, text_is_path=True)
-    batch = extractor.run(
-        arun_batch(
-            extractor, docs, out=out, refresh=refresh, progress=progress, errors_path=errors_path, keep_results=False
-        )
+    """The CLI's entry: files, directories, JSONL and CSV files (strings are paths here), synchronously."""
+    docs = documents_from(
+        list(sources),
+        published=published,
+        text_is_path=True,
+        text_column=text_column,
+        id_column=id_column,
+        follow_symlinks=follow_symlinks,
     )
+    summary = BatchSummary()
+    try:
+        batch = extractor.run(
+            arun_batch(
+                extractor,
+                docs,
+                out=out,
+                refresh=refresh,
+                progress=progress,
+                errors_path=errors_path,
+                keep_results=False,
+                summary=summary,
+            )
+        )
+    except KeyboardInterrupt:
+        raise BatchInterrupted(summary) from None
     return batch.summary

@@ -8,15 +8,20 @@ names the problem.
 from __future__ import annotations
 
 import argparse
+import json
 import logging
+import os
+import signal
 import sys
+import threading
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TextIO
 
 from .datasets import DEFAULT_SAMPLE
 from .documents import parse_published
 from .errors import ConfigError, InputError, LLMExtractError
-from .extract import Extractor
+from .extract import Extractor, __version__
 
 __all__ = ["main"]
 
@@ -43,9 +48,13 @@ def _common(p: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from .commands import add_commands
+    from .export import FORMATS
+
     parser = argparse.ArgumentParser(
         prog="llm-extract", description="Grounded, evidence-checked records from news articles."
     )
+    parser.add_argument("--version", action="version", version=f"llm-extract {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     ex = sub.add_parser("extract", help="extract records from files, directories or JSONL")
@@ -53,7 +62,8 @@ def build_parser() -> argparse.ArgumentParser:
         "inputs",
         nargs="+",
         metavar="FILE",
-        help="text file, directory of .txt files, or .jsonl of {id, text, published}",
+        help="text file, directory of .txt files, .jsonl of {id, text, published, source, url}, "
+        ".csv with --text-column, or - for stdin",
     )
     _common(ex)
     ex.add_argument("--backend", metavar="NAME", help="a [backends.NAME] from the config (default: default_backend)")
@@ -72,7 +82,26 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ex.add_argument("--no-cache", action="store_true", help="neither read nor write the cache")
     ex.add_argument("--refresh", action="store_true", help="ignore cached results (new ones are still stored)")
+    ex.add_argument(
+        "--format",
+        choices=list(FORMATS),
+        help="output format (default: from the --out suffix, else jsonl); csv/parquet/geojson need --out",
+    )
+    ex.add_argument("--acled", action="store_true", help="write ACLED's columns for the incidents (needs --out)")
+    ex.add_argument("--text-column", metavar="NAME", help="read .csv inputs as one article per row, text in NAME")
+    ex.add_argument("--id-column", metavar="NAME", help="with --text-column: the document ids are in NAME")
+    ex.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="send nothing: print documents, chunks, estimated tokens and cost where prices are configured",
+    )
+    ex.add_argument(
+        "--follow-symlinks",
+        action="store_true",
+        help="in a directory input, also read links to files outside it (skipped and named otherwise)",
+    )
     _eval_parser(sub)
+    add_commands(sub, _common)
     return parser
 
 
@@ -216,6 +245,20 @@ def _setup_logging(verbose: int) -> None:
         logging.getLogger("instructor").setLevel(logging.CRITICAL)
 
 
+def _interrupted(args: argparse.Namespace, exc: KeyboardInterrupt, code: int) -> int:
+    """Ctrl-C or SIGTERM: the summary of what finished, then the one line that says where it is."""
+    from .batch import BatchInterrupted
+
+    if isinstance(exc, BatchInterrupted):
+        if args.summary:
+            with open(args.summary, "w", encoding="utf-8") as f:
+                f.write(exc.summary.to_json() + "\n")
+        if not args.quiet:
+            print(exc.summary.describe(), file=sys.stderr)
+    print("llm-extract: interrupted; finished documents are in the output and the cache", file=sys.stderr)
+    return code
+
+
 def _run_extract(args: argparse.Namespace, out: TextIO) -> int:
     from .backends.embedded import EmbeddedBackend
     from .batch import run_batch
@@ -230,6 +273,9 @@ def _run_extract(args: argparse.Namespace, out: TextIO) -> int:
             refresh=args.refresh,
             progress=not args.quiet,
             errors_path=args.errors,
+            text_column=args.text_column,
+            id_column=args.id_column,
+            follow_symlinks=args.follow_symlinks,
         )
     finally:
         extractor.close()
@@ -247,18 +293,120 @@ def _run_extract(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK if summary.failed == 0 else EXIT_FAILED
 
 
+def _output_format(args: argparse.Namespace) -> str | None:
+    """The format ``extract`` writes: --format checked against the --out suffix; ``None`` after an error line."""
+    from .export import format_of
+
+    try:
+        if args.out is None:
+            if args.format not in (None, "jsonl"):
+                raise ValueError(f"--format {args.format} writes a file: give --out")
+            if args.acled:
+                raise ValueError("--acled writes a file: give --out (.csv, .parquet, .geojson or .jsonl)")
+            return "jsonl"
+        fmt = format_of(args.out, args.format)
+        if fmt == "geojson" and not args.acled:  # found out before the run, not after it
+            raise ValueError("geojson needs coordinates: add --acled")
+        return fmt
+    except ValueError as exc:
+        print(f"llm-extract: error: {exc}", file=sys.stderr)
+        return None
+
+
+def _extract_to_frame(args: argparse.Namespace, fmt: str) -> int:
+    """Extract, then write the results as a frame (``--format csv|parquet|geojson``, ``--acled``)."""
+    import io
+
+    from .config import load_config
+    from .export import to_frame, write_frame
+    from .results import DocumentResult
+    from .task import Task
+
+    buffer = io.StringIO()
+    status = _run_extract(args, buffer)
+    schema = Task.from_config(load_config(args.config).task).schema
+    results = [DocumentResult.from_dict(json.loads(line), schema, "") for line in buffer.getvalue().splitlines()]
+    try:
+        write_frame(to_frame(results, None, "acled" if args.acled else None), args.out, fmt)
+    except ValueError as exc:
+        print(f"llm-extract: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    return status
+
+
+def _output_problem(args: argparse.Namespace) -> str | None:
+    """Why an output path cannot be used, checked before any work, or ``None``.
+
+    ``--out a.txt`` on input ``a.txt`` would truncate the article before it is
+    read, and two outputs on one file keep only the last one written; an
+    unwritable ``--summary`` would be found only after every request was paid.
+    Paths are compared resolved, so ``./a.txt`` and ``a.txt`` are one file.
+    """
+    inputs = {Path(p).resolve(): p for p in args.inputs}
+    seen: dict[Path, str] = {}
+    for flag in ("--out", "--errors", "--summary"):
+        path = getattr(args, flag[2:])
+        if not path:
+            continue
+        where = Path(path).resolve()
+        if where in inputs:
+            return f"{flag} {path}: is also an input ({inputs[where]}); write the output to another file"
+        folder = next((i for i in inputs if i.is_dir() and where.parent == i and where.suffix == ".txt"), None)
+        if folder is not None:
+            return f"{flag} {path}: is inside the input directory {inputs[folder]}; write the output elsewhere"
+        if where in seen:
+            return f"{flag} {path}: is the same file as {seen[where]}; give each output its own file"
+        seen[where] = flag
+        if where.is_dir():
+            return f"{flag} {path}: is a directory; name a file"
+        if where.exists() and not os.access(where, os.W_OK):
+            return f"{flag} {path}: is not writable (permission denied)"
+        if not where.exists() and not where.parent.is_dir():
+            return f"{flag} {path}: directory {where.parent} does not exist; create it first"
+        if not where.exists() and not os.access(where.parent, os.W_OK | os.X_OK):
+            return f"{flag} {path}: directory {where.parent} is not writable (permission denied)"
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     _setup_logging(args.verbose)
+    terminated = False
+
+    def on_sigterm(signum: int, frame: object) -> None:
+        nonlocal terminated
+        terminated = True
+        raise KeyboardInterrupt
+
+    previous = None
+    if args.command == "extract" and threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGTERM, on_sigterm)  # a scheduler's stop is treated like Ctrl-C
     try:
         if args.command == "extract":
+            problem = _output_problem(args)
+            if problem:
+                print(f"llm-extract: error: {problem}", file=sys.stderr)
+                return EXIT_USAGE
+            fmt = _output_format(args)
+            if fmt is None:
+                return EXIT_USAGE
+            if args.dry_run:
+                from .commands import dry_run
+
+                return dry_run(args)
+            if fmt != "jsonl" or args.acled:
+                return _extract_to_frame(args, fmt)
             if args.out:
                 with open(args.out, "w", encoding="utf-8") as out:
                     return _run_extract(args, out)
             return _run_extract(args, sys.stdout)
         if args.command == "eval":
             return _run_eval(args)
+        if args.command in ("export", "review", "backends", "config"):
+            from .commands import run_command
+
+            return run_command(args)
         parser.error(f"unknown command {args.command}")
     except ConfigError as exc:
         print(f"llm-extract: error: {exc}", file=sys.stderr)
@@ -266,12 +414,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except LLMExtractError as exc:
         print(f"llm-extract: error: {exc}", file=sys.stderr)
         return EXIT_FAILED
-    except KeyboardInterrupt:
-        print("llm-extract: interrupted; finished documents are in the output and the cache", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:
+        return _interrupted(args, exc, 143 if terminated else 130)
     except OSError as exc:
         print(f"llm-extract: error: {exc.filename or ''}: {exc.strerror or exc}", file=sys.stderr)
         return EXIT_FAILED
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
     return EXIT_OK
 
 

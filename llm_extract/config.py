@@ -20,6 +20,7 @@ that holds its key (``api_key_env``), and the value is read into a
 
 from __future__ import annotations
 
+import difflib
 import os
 import tomllib
 from pathlib import Path
@@ -59,7 +60,9 @@ InstructorMode = Literal["tools", "json_schema", "json", "md_json"]
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # strict: TOML has real types, so `concurrency = true` or `temperature = "0.5"` is a mistake
+    # to name, not a value to coerce (a bool is not the integer 1 here)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
 class _BackendBase(_Strict):
@@ -76,8 +79,10 @@ class _BackendBase(_Strict):
     backoff_initial: float = Field(default=0.5, ge=0.0, le=60.0)
     backoff_max: float = Field(default=20.0, ge=0.0, le=600.0)
     max_retry_after: float = Field(default=60.0, ge=0.0, le=3600.0)
-    request_timeout: float = Field(default=120.0, gt=0.0, le=3600.0)
-    deadline: float = Field(default=900.0, gt=0.0, le=86_400.0, description="seconds per document")
+    request_timeout: float = Field(
+        default=90.0, gt=0.0, le=3600.0, description="seconds per request, whole answer included"
+    )
+    deadline: float = Field(default=600.0, gt=0.0, le=86_400.0, description="seconds per document")
     concurrency: int = Field(default=4, ge=1, le=256)
     chunk_chars: int = Field(default=12_000, ge=500, le=2_000_000)
     chunk_overlap: int = Field(default=800, ge=0, le=100_000)
@@ -176,7 +181,7 @@ BackendConfig = Annotated[
 
 
 class CacheConfig(_Strict):
-    dir: Path | None = None
+    dir: Path | None = Field(default=None, strict=False)  # TOML gives a path as a string
     enabled: bool = True
 
     def resolved_dir(self) -> Path:
@@ -197,9 +202,9 @@ class TaskConfig(_Strict):
     name: str | None = Field(default=None, pattern=r"^[\w.]+:[\w]+$")
     schema_: str | None = Field(default=None, alias="schema", pattern=r"^[\w.]+:[\w]+$")
     prompt: str | None = Field(default=None, min_length=1)
-    prompt_dir: Path | None = None
+    prompt_dir: Path | None = Field(default=None, strict=False)
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, strict=True)
 
     @model_validator(mode="after")
     def _one_way_to_name_a_task(self) -> TaskConfig:
@@ -307,14 +312,26 @@ _FIXES = {
 }
 
 
+def _known_keys() -> set[str]:
+    models: list[type[BaseModel]] = [
+        Config, CacheConfig, TaskConfig, OpenAIBackendConfig, OpenAICompatibleBackendConfig, EmbeddedBackendConfig
+    ]  # fmt: skip
+    return {f.alias or name for m in models for name, f in m.model_fields.items() if name != "source"}
+
+
 def _one_line(error: ValidationError, where: str) -> str:
-    first = error.errors()[0]
+    errors = error.errors()
+    # a typo is the cause of the "Field required" that comes with it: name the typo first
+    first = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
     loc = ".".join(str(p) for p in first["loc"] if not str(p).startswith(("function-", "tagged-union")))
     loc = loc.replace("schema_", "schema")
     # Discriminated unions add the tag to the path: backends.x.openai.model -> backends.x.model
     for kind in ("openai-compatible", "openai", "embedded"):
         loc = loc.replace(f".{kind}.", ".").removesuffix(f".{kind}")
     msg = first["msg"].removeprefix("Value error, ")
+    if first["type"] == "extra_forbidden":
+        guess = difflib.get_close_matches(str(first["loc"][-1]), sorted(_known_keys()), n=1, cutoff=0.6)
+        msg = "unknown key" + (f" (did you mean {guess[0]}?)" if guess else "")
     if first["type"] == "value_error" and not loc:  # a model validator names its key itself
         return f"{where}: {msg}"
     fix = _FIXES.get(first["type"], "")

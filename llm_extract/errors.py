@@ -18,6 +18,9 @@ to anything that came back from a server before it reaches a message.
 
 from __future__ import annotations
 
+import json
+import re
+import urllib.parse
 from collections.abc import Iterable
 
 __all__ = [
@@ -30,6 +33,7 @@ __all__ = [
     "LLMExtractError",
     "TransientBackendError",
     "redact",
+    "redact_url",
 ]
 
 
@@ -100,14 +104,46 @@ class FixtureError(LLMExtractError):
     """A gold fixture is malformed; the message names the file and the field."""
 
 
+_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/@\s'\"]+@")
+
+
+def redact_url(url: str) -> str:
+    """``url`` with its user and password (``http://user:secret@host``) replaced by ``***``."""
+    return _USERINFO.sub(r"\1***@", url)
+
+
+def _encodings(secret: str) -> set[str]:
+    """Every form the secret can take in text: raw, JSON- and repr-escaped (once and twice), URL-encoded.
+
+    A key with a backslash or a quote (``sk-a\\b"c``) is echoed by servers inside
+    JSON, shown by Python inside a repr, and sent in URLs percent-encoded; a
+    redaction of the raw form alone misses all three.
+    """
+    forms = {secret}
+    for _ in range(2):
+        for form in list(forms):
+            forms.add(json.dumps(form, ensure_ascii=False)[1:-1])
+            forms.add(json.dumps(form)[1:-1])
+            forms.add(repr(form)[1:-1])
+            forms.add(form.encode("unicode_escape").decode("ascii"))
+    for form in list(forms):
+        forms.add(urllib.parse.quote(form, safe=""))
+        forms.add(urllib.parse.quote_plus(form, safe=""))
+    return forms
+
+
 def redact(text: str, secrets: Iterable[str]) -> str:
-    """Replace every secret value in ``text`` with ``***``.
+    """Replace every secret value in ``text``, in every encoding it can take, with ``***``.
 
     Servers echo request data back in error bodies (some echo the key), so
     anything that came from the wire is passed through here before it is
-    shown or logged.
+    shown or logged. Credentials in a URL (``http://user:pass@host``) are
+    removed as well, whether or not they were named as secrets.
     """
+    forms: set[str] = set()
     for secret in secrets:
         if secret and len(secret) >= 4:
-            text = text.replace(secret, "***")
-    return text
+            forms |= _encodings(secret)
+    for form in sorted(forms, key=len, reverse=True):  # longest first: an escaped form contains no raw one
+        text = text.replace(form, "***")
+    return redact_url(text)

@@ -46,7 +46,7 @@ from .errors import (
     LLMExtractError,
     redact,
 )
-from .grounding import SourceText, grounding
+from .grounding import SourceText, drop_ungrounded, grounding
 from .merge import merge_parts
 from .results import DocumentResult, Provenance, Usage
 from .task import Task, load_task
@@ -69,6 +69,9 @@ try:
 except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0+unknown"
 
+
+LEASE_POLL_S = 0.25
+"""How often a run waiting for another run's document looks again."""
 
 _FENCE = re.compile(r"```(?:json)?\s*(.*?)\s*```", re.DOTALL)
 
@@ -185,7 +188,10 @@ class Extractor:
     ) -> DocumentResult:
         """Extract records from article text, a file path or a :class:`Document`.
 
-        A ``str`` is article text; pass a ``pathlib.Path`` for a file.
+        A ``str`` is article text, except that a one-line string naming an
+        existing file is read as that file (logged at INFO): an article is
+        never a bare file name, and treating one as text would quietly give
+        no records. A ``pathlib.Path`` is always a file.
 
         Args:
             doc_id: id for the result; defaults to the file name or a text hash.
@@ -221,7 +227,7 @@ class Extractor:
         published: dt.date | str | None = None,
         refresh: bool = False,
         progress: bool = True,
-        out: TextIO | None = None,
+        out: TextIO | str | os.PathLike[str] | None = None,
         errors_path: str | os.PathLike[str] | None = None,
     ) -> BatchResult:
         """Extract a corpus concurrently, in order, with a progress bar; failures never stop it.
@@ -233,7 +239,8 @@ class Extractor:
             published: publication date of text files and texts (JSONL lines carry their own).
             refresh: skip cache lookups (results are still stored).
             progress: a ``tqdm.auto`` bar on stderr (a widget in notebooks).
-            out: also write each result as a JSON line here, in input order.
+            out: also write each result as a JSON line here, in input order: an open
+                text file, or a path (created or replaced, like ``errors_path``).
             errors_path: write failed documents (id, error, reason) as JSON lines here.
 
         Returns:
@@ -253,11 +260,16 @@ class Extractor:
         published: dt.date | str | None = None,
         refresh: bool = False,
         progress: bool = True,
-        out: TextIO | None = None,
+        out: TextIO | str | os.PathLike[str] | None = None,
         errors_path: str | os.PathLike[str] | None = None,
     ) -> BatchResult:
         """Async :meth:`extract_many`."""
-        docs = documents_from(sources, published=parse_published(published))
+        docs = list(documents_from(sources, published=parse_published(published)))
+        if isinstance(out, (str, os.PathLike)):
+            with open(out, "w", encoding="utf-8") as file:
+                return await arun_batch(
+                    self, docs, out=file, refresh=refresh, progress=progress, errors_path=errors_path
+                )
         return await arun_batch(self, docs, out=out, refresh=refresh, progress=progress, errors_path=errors_path)
 
     def close(self) -> None:
@@ -314,12 +326,14 @@ class Extractor:
         if text is None:
             return None
         try:
-            with grounding(source or SourceText(doc.text), lexicon=self.task.lexicon):
+            with grounding(source or SourceText(doc.text), lexicon=self.task.lexicon, published=doc.published):
                 result = DocumentResult.from_dict(json.loads(text), self.task.schema, doc.text)
         except (ValueError, KeyError, TypeError, AttributeError, ValidationError) as exc:  # Attribute: not a dict
             log.warning("%s: cached result no longer validates, extracting again (%s)", doc.id, type(exc).__name__)
             return None
         result.provenance.cache_hit = True
+        # where the article came from is not part of the answer (nor of the key): this input's says
+        result.provenance.source, result.provenance.url = doc.source, doc.url
         return result
 
     async def aextract_document(
@@ -343,8 +357,41 @@ class Extractor:
             hit = self.cached(doc, source)
             if hit is not None:
                 return hit
-        started = time.perf_counter()
         usage = usage if usage is not None else Usage()
+        if self.cache is None:
+            return await self._extract_uncached(doc, source, usage)
+        key = self.cache_key(doc)
+        hit = await self._lease(doc, source, key, refresh)
+        if hit is not None:
+            return hit
+        try:
+            return await self._extract_uncached(doc, source, usage)
+        finally:
+            self.cache.release(key)
+
+    async def _lease(self, doc: Document, source: SourceText, key: str, refresh: bool) -> DocumentResult | None:
+        """Hold the document's lease in the cache, waiting while another process holds it.
+
+        Two runs on one cache would otherwise ask the model for every
+        document twice. The lease expires after the deadline (and a minute),
+        so a crashed holder delays the work, never loses it. Returns the
+        result the other process stored meanwhile, if any (``None`` when
+        this process is to extract; it then holds the lease).
+        """
+        assert self.cache is not None
+        seconds = self.backend_config.deadline + 60.0
+        while not self.cache.claim(key, seconds):
+            await asyncio.sleep(LEASE_POLL_S)
+        if refresh:
+            return None
+        hit = self.cached(doc, source)  # finished by the holder we waited for, or just before we asked
+        if hit is not None:
+            self.cache.release(key)
+        return hit
+
+    async def _extract_uncached(self, doc: Document, source: SourceText, usage: Usage) -> DocumentResult:
+        cfg = self.backend_config
+        started = time.perf_counter()
         warnings: list[str] = []
         spans = split_chunks(doc.text, cfg.chunk_chars, cfg.chunk_overlap)
         try:
@@ -359,6 +406,8 @@ class Extractor:
             doc_id=doc.id,
             text_sha256=sha256_text(doc.text),
             published=doc.published,
+            source=doc.source,
+            url=doc.url,
             backend=self.backend_name,
             backend_kind=cfg.kind,
             model=cfg.model,
@@ -427,7 +476,7 @@ class Extractor:
             return response
 
         patched: Callable[..., Awaitable[BaseModel]] = instructor.patch(create=create, mode=_MODES[cfg.default_mode()])
-        with grounding(source, window=span, lexicon=self.task.lexicon) as ctx:
+        with grounding(source, window=span, lexicon=self.task.lexicon, published=doc.published) as ctx:
             try:
                 return await patched(
                     response_model=self._response_model,
@@ -439,8 +488,11 @@ class Extractor:
             except InstructorRetryException as exc:
                 if isinstance(exc.__cause__, LLMExtractError):
                     raise exc.__cause__ from None
-                salvaged = self._salvage(last[0] if last else None, source, span)
+                salvaged = self._salvage(last[0] if last else None, source, span, doc.published)
                 if salvaged is not None:
+                    for warning in salvaged[1]:
+                        if warning.startswith("dropped "):  # a lost record is news to the user, not only provenance
+                            log.warning("%s: %s", doc.id, warning)
                     warnings.extend(salvaged[1])
                     return salvaged[0]
                 raise self._exhausted(doc, exc, usage) from None
@@ -453,21 +505,40 @@ class Extractor:
                 ctx.clear()
 
     def _salvage(
-        self, completion: ChatCompletion | None, source: SourceText, span: tuple[int, int]
+        self,
+        completion: ChatCompletion | None,
+        source: SourceText,
+        span: tuple[int, int],
+        published: str | None = None,
     ) -> tuple[BaseModel, list[str]] | None:
-        """Last resort after re-asks: keep the answer if only its numbers were unstated.
+        """Last resort after re-asks: keep what the article supports.
 
-        Unstated numbers become unknown (never kept), with a warning; any
-        other problem (an invented quote, a schema error) still fails.
+        Unstated numbers become unknown (never kept), and a record whose
+        names, places, sources or dates are not in the article is dropped,
+        each with a warning; any other problem (an invented quote, a schema
+        error) still fails.
         """
         payload = _payload(completion) if completion is not None else None
         if payload is None:
             return None
-        with grounding(source, window=span, unstated_numbers="unknown", lexicon=self.task.lexicon) as ctx:
+        with grounding(
+            source, window=span, unstated_numbers="unknown", lexicon=self.task.lexicon, published=published
+        ) as ctx:
             try:
                 records = self.task.schema.model_validate_json(payload)
-            except ValidationError:
-                return None
+            except ValidationError as exc:
+                try:
+                    data = json.loads(payload)
+                except ValueError:
+                    return None
+                dropped = drop_ungrounded(data, exc) if isinstance(data, dict) else None
+                if dropped is None:
+                    return None
+                try:
+                    records = self.task.schema.model_validate(data)
+                except ValidationError:
+                    return None
+                ctx["warnings"].extend(dropped)
             return records, list(ctx["warnings"])
 
     def _exhausted(self, doc: Document, exc: InstructorRetryException, usage: Usage) -> ExtractionError:

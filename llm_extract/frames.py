@@ -53,7 +53,9 @@ from .results import EXPORT_COLUMNS, VIEWS, DocumentResult, iter_evidence_paths,
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["PANDAS_MISSING", "record_rows", "to_pandas"]
+    from .results import DocumentResult
+
+__all__ = ["PANDAS_MISSING", "check_record_type", "record_rows", "to_pandas"]
 
 PANDAS_MISSING = "to_pandas() needs pandas: pip install 'llm_extract[pandas]'"
 
@@ -170,11 +172,13 @@ def _aliases(records_model: type[BaseModel]) -> dict[str, str]:
     return dict(aliases) if isinstance(aliases, dict) else {}
 
 
-def _schema_columns(records_model: type[BaseModel], ints: set[str]) -> list[str]:
-    """Every flattened column a records model can produce, in schema order (aliases applied)."""
+def _schema_columns(records_model: type[BaseModel], ints: set[str], record_type: str | None = None) -> list[str]:
+    """Every flattened column a records model (or one of its lists) can produce, in schema order."""
     aliases = _aliases(records_model)
     columns: list[str] = []
     for name in records_model.model_fields:
+        if record_type is not None and name != record_type:
+            continue
         model = _item_model(records_model, name)
         if model is None:
             continue
@@ -185,18 +189,23 @@ def _schema_columns(records_model: type[BaseModel], ints: set[str]) -> list[str]
     return columns
 
 
-def record_rows(result: DocumentResult, ints: set[str] | None = None) -> list[dict[str, Any]]:
+def record_rows(
+    result: DocumentResult, ints: set[str] | None = None, record_type: str | None = None
+) -> list[dict[str, Any]]:
     """The rows :func:`to_pandas` builds for one result, as plain dicts (no pandas needed).
 
     Args:
         result: a document result.
         ints: if given, collects the names of integer columns (for dtypes).
+        record_type: only the records of this list (e.g. ``"incidents"``).
     """
     ints = set() if ints is None else ints
     aliases = _aliases(type(result.records))
     found: set[str] = set()
     rows = []
     for list_name, items in record_lists(result.records):
+        if record_type is not None and list_name != record_type:
+            continue
         for i, record in enumerate(items):
             if not isinstance(record, BaseModel):
                 continue
@@ -216,15 +225,31 @@ def record_rows(result: DocumentResult, ints: set[str] | None = None) -> list[di
     return rows
 
 
-def to_pandas(results: Iterable[DocumentResult]) -> pd.DataFrame:
+def check_record_type(results: list[DocumentResult], record_type: str | None) -> None:
+    """A record type must be one of the schema's lists; a typo is an error, not an empty frame."""
+    if record_type is None:
+        return
+    for result in results:
+        names = [n for n, _ in record_lists(result.records)]
+        if record_type not in names:
+            raise ValueError(f"record type {record_type!r} is not one of the schema's lists: {', '.join(names)}")
+
+
+def to_pandas(results: Iterable[DocumentResult], record_type: str | None = None) -> pd.DataFrame:
     """One row per record of every result, in order; columns as the module docstring lists.
 
     The columns depend only on the schema, never on which records a
     document happens to have, so frames of different documents or backends
     concatenate cleanly (and an empty result still has them).
 
+    Args:
+        record_type: one record list (``"incidents"``): its rows, and only
+            the columns its records have, instead of every list's columns
+            side by side (mostly empty for the other types).
+
     Raises:
         ImportError: pandas is not installed; the message names the extra to install.
+        ValueError: ``record_type`` is not a list of the schema.
     """
     try:
         import pandas as pd
@@ -232,6 +257,7 @@ def to_pandas(results: Iterable[DocumentResult]) -> pd.DataFrame:
         raise ImportError(PANDAS_MISSING) from None
 
     results = list(results)
+    check_record_type(results, record_type)
     ints: set[str] = set()
     columns: list[str] = list(LEADING)
     seen_models: set[type[BaseModel]] = set()
@@ -241,10 +267,10 @@ def to_pandas(results: Iterable[DocumentResult]) -> pd.DataFrame:
         if records_model not in seen_models:
             seen_models.add(records_model)
             schema_ints: set[str] = set()
-            columns += [c for c in _schema_columns(records_model, schema_ints) if c not in columns]
+            columns += [c for c in _schema_columns(records_model, schema_ints, record_type) if c not in columns]
             aliases = _aliases(records_model)
             ints.update(aliases.get(k, k) for k in schema_ints)
-        rows.extend(record_rows(result, ints))
+        rows.extend(record_rows(result, ints, record_type))
     columns += [*EVIDENCE, *TRAILING]
     frame = pd.DataFrame(rows, columns=columns)
     for column in columns:

@@ -10,11 +10,20 @@ characters, so the offsets a record stores satisfy
 Numbers are grounded like quotes: a count is kept only when the evidence of
 the record that holds it states that number, in digits or in words. The
 engine applies this to any schema field annotated with :data:`STATED`.
+
+Spans are grounded like quotes too: a string field annotated with
+:data:`ARTICLE_SPAN` (a name, a place, a source *as written*) must be found in
+the article, so a model cannot invent a person or copy the prompt's own
+marker. A date value annotated with :class:`DateOf` must agree with its
+date words and never be later than the publication date. Both fail with the
+error type :data:`UNGROUNDED`, which the engine re-asks and, when re-asks
+run out, answers by dropping the record that holds the field, with a warning.
 """
 
 from __future__ import annotations
 
 import bisect
+import datetime as dt
 import re
 import unicodedata
 from collections.abc import Iterator, Mapping
@@ -24,19 +33,34 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    GetCoreSchemaHandler,
+    ValidationError,
+    ValidationInfo,
+    model_validator,
+)
 from pydantic.json_schema import SkipJsonSchema
+from pydantic_core import CoreSchema, PydanticCustomError, core_schema
 
 __all__ = [
+    "ARTICLE_SPAN",
     "NO_LEXICON",
     "STATED",
+    "UNGROUNDED",
+    "ArticleSpan",
     "Count",
+    "DateOf",
     "Evidence",
     "GroundedRecord",
     "NumberLexicon",
     "SourceText",
+    "Span",
     "Stated",
     "current_passage",
+    "drop_ungrounded",
     "grounding",
     "iter_evidence",
     "normalize",
@@ -176,6 +200,18 @@ class SourceText:
             end += 1
         return self._index[hit], end
 
+    def contains(self, span: str) -> bool:
+        """Whether ``span`` (a name, a place) is written in the article, normalised as quotes are.
+
+        No minimum length, unlike quotes: a short place name is still a claim
+        the article must make. An empty span claims nothing and is allowed.
+        """
+        needle = normalize(span).strip(_EDGE_JUNK)
+        if not needle or needle in self._norm:
+            return True
+        # ل + ال is written لل: "للحكومة السورية" contains the name "الحكومة السورية"
+        return needle.startswith("\u0627\u0644") and "\u0644" + needle[2:] in self._norm
+
     def _norm_pos(self, original: int) -> int:
         """First normalised position whose source index is >= ``original``."""
         return bisect.bisect_left(self._index, original)
@@ -191,6 +227,8 @@ def grounding(
     window: tuple[int, int] | None = None,
     unstated_numbers: Literal["reask", "unknown"] = "reask",
     lexicon: NumberLexicon | None = None,
+    published: str | None = None,
+    spans: bool = True,
 ) -> Iterator[dict[str, Any]]:
     """Validate models against ``source`` inside this block.
 
@@ -198,12 +236,17 @@ def grounding(
     instructor renders messages as Jinja templates whenever a context is
     passed, and an article must never be executed as a template. Yields the
     context dict, whose ``"warnings"`` list collects numbers set to unknown.
-    ``lexicon`` is the task's :class:`NumberLexicon` for number grounding.
+    ``lexicon`` is the task's :class:`NumberLexicon` for number grounding;
+    ``published`` (ISO, maybe partial) bounds every :class:`DateOf` value;
+    ``spans=False`` checks quotes and numbers only (gold fixtures, where a
+    person may attribute a claim to the outlet itself).
     """
     ctx: dict[str, Any] = {
         "source": source,
         "window": window,
         "unstated_numbers": unstated_numbers,
+        "published": published,
+        "spans": spans,
         "warnings": [],
         "lexicon": lexicon,
     }
@@ -570,3 +613,137 @@ class GroundedRecord(BaseModel):
                 continue
             raise ValueError(problem + ". Quote the words that state the number, or use null (unknown).")
         return self
+
+
+# --- spans and dates -------------------------------------------------------------
+
+UNGROUNDED = "ungrounded"
+"""The error type of a span or date the article does not support (see :func:`drop_ungrounded`)."""
+
+
+def _field(info: ValidationInfo) -> str:
+    return info.field_name or "value"
+
+
+@dataclass(frozen=True)
+class Span:
+    """Field marker: a string copied from the article (a name or place *as written*), which must be found in it.
+
+    Annotate the field (``Annotated[str, ARTICLE_SPAN]``); ``None`` and empty
+    strings are allowed, since they claim nothing. Translations and
+    normalised forms (``name_en``) are not spans and stay unmarked.
+    """
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> CoreSchema:
+        return core_schema.with_info_after_validator_function(self._check, handler(source))
+
+    @staticmethod
+    def _check(value: Any, info: ValidationInfo) -> Any:
+        ctx = _context(info)
+        text = ctx.get("source") if ctx and ctx.get("spans", True) else None
+        if isinstance(value, str) and isinstance(text, SourceText) and not text.contains(value):
+            raise PydanticCustomError(
+                UNGROUNDED,
+                "{field} {value} is not written in the article; copy it exactly as the article writes it, "
+                "or leave out the record",
+                {"field": _field(info), "value": repr(value[:120])},
+            )
+        return value
+
+
+ARTICLE_SPAN = Span()
+ArticleSpan = Annotated[str, ARTICLE_SPAN]
+"""A string the article must contain (normalised like quotes)."""
+
+
+def _date_of(iso: str) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(iso) if len(iso) == 10 else None
+    except ValueError:
+        return None
+
+
+@dataclass(frozen=True)
+class DateOf:
+    """Field marker for an ISO date value (``YYYY[-MM[-DD]]``) resolved from the date words in ``text_field``.
+
+    The value must not be later than the publication date (at the precision
+    both have), a year the words state must be its year, and a day of the
+    month the words state must be its day, unless that number is how many days
+    before publication the value lies ("three days ago").
+    A value without date words is refused: use null when the article gives no date.
+    The text field must be declared before the value field.
+    """
+
+    text_field: str = "text"
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> CoreSchema:
+        return core_schema.with_info_after_validator_function(self._check, handler(source))
+
+    def _check(self, value: Any, info: ValidationInfo) -> Any:
+        ctx = _context(info)
+        if not isinstance(value, str) or not ctx or not isinstance(ctx.get("source"), SourceText):
+            return value
+        if not ctx.get("spans", True):
+            return value
+        data = info.data if isinstance(info.data, dict) else {}
+        if self.text_field not in data:
+            return value  # the words themselves failed; that error is reported already
+        words = str(data[self.text_field] or "")
+        published = ctx.get("published")
+        problem = _date_problem(value, words, published if isinstance(published, str) else None)
+        if problem:
+            raise PydanticCustomError(
+                UNGROUNDED,
+                "{field} {value}: {problem}",
+                {"field": _field(info), "value": value, "problem": problem},
+            )
+        return value
+
+
+_WEEKDAY = re.compile(r"(?:\bال|\b)(?:اثنين|إثنين|أثنين)\b")
+"""Monday in Arabic (الاثنين) is spelt "the two": in date words it names a weekday, not the number 2."""
+
+
+def _date_problem(value: str, words: str, published: str | None) -> str | None:
+    if not normalize(words).strip(_EDGE_JUNK):
+        return "no date words from the article support it; give them in the text field, or use null"
+    if published:
+        n = min(len(value), len(published))
+        if value[:n] > published[:n]:
+            return f"is later than the publication date {published}"
+    stated = numbers_stated(_WEEKDAY.sub(" ", words))
+    years = {n for n in stated if 1000 <= n <= 2999}
+    if years and int(value[:4]) not in years:
+        return f"the date words {words[:80]!r} state the year {min(years)}"
+    days = {n for n in stated if 1 <= n <= 31}
+    when, pub = _date_of(value), _date_of(published or "")
+    relative = when is not None and pub is not None and (pub - when).days in stated  # "three days ago"
+    if when is not None and days and when.day not in days and not relative:
+        return f"the date words {words[:80]!r} state the day {min(days)}, not {when.day}"
+    return None
+
+
+def drop_ungrounded(data: dict[str, Any], error: ValidationError) -> list[str] | None:
+    """Remove from ``data`` each record (an item of a top-level list) that holds an ungrounded span or date.
+
+    The engine's last resort once re-asks ran out: an invented name or a
+    date the article does not give costs that record, with a warning per
+    record, not the document. Returns the warnings, or ``None`` when any
+    error is of another kind (or outside a record), which no drop may hide.
+    """
+    where: dict[tuple[str, int], str] = {}
+    for err in error.errors():
+        loc = err["loc"]
+        if err["type"] != UNGROUNDED or len(loc) < 2 or not isinstance(loc[0], str) or not isinstance(loc[1], int):
+            return None
+        where.setdefault((loc[0], loc[1]), err["msg"])
+    warnings: list[str] = []
+    for name in {name for name, _ in where}:
+        items = data.get(name)
+        if not isinstance(items, list):
+            return None
+        dropped = {i for n, i in where if n == name}
+        data[name] = [item for i, item in enumerate(items) if i not in dropped]
+        warnings += [f"dropped {name}[{i}]: {where[(name, i)]}" for i in sorted(dropped)]
+    return sorted(warnings)

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "EXPORT_COLUMNS",
+    "EXPORT_FORMS",
     "VIEWS",
     "DocumentResult",
     "Provenance",
@@ -51,6 +52,8 @@ class ResultViews:
     """A result or batch as a standalone HTML page."""
     pandas: Callable[[Iterable[DocumentResult]], pd.DataFrame] | None = None
     """Results as one DataFrame row per record."""
+    frame: Callable[..., pd.DataFrame] | None = None
+    """Results as a frame of one record type or of a task's export form (:func:`llm_extract.export.to_frame`)."""
 
     def get(self, name: str) -> Callable[..., Any]:
         view = getattr(self, name)
@@ -61,6 +64,9 @@ class ResultViews:
 
 VIEWS = ResultViews()
 """The registered result views; see :class:`ResultViews`."""
+
+EXPORT_FORMS: dict[type[BaseModel], dict[str, Callable[[list[DocumentResult]], pd.DataFrame]]] = {}
+"""Named export forms per records model (``{"acled": function}``), set by each task (its ``exports``)."""
 
 EXPORT_COLUMNS: dict[type[BaseModel], dict[str, str]] = {}
 """DataFrame column names per records model, set by each :class:`~llm_extract.task.Task` (its ``columns``):
@@ -143,6 +149,10 @@ class Provenance(BaseModel):
     doc_id: str
     text_sha256: str
     published: str | None = None
+    source: str | None = None
+    """The publisher given with the input (JSONL/CSV ``source``), for citing; not sent to the model."""
+    url: str | None = None
+    """The article's address given with the input (JSONL/CSV ``url``)."""
     backend: str
     backend_kind: str
     model: str
@@ -234,11 +244,19 @@ class DocumentResult:
         """The notebook HTML; ``full_page=True`` gives a standalone document for a file or browser."""
         return str(VIEWS.get("page" if full_page else "html")(self))
 
-    def to_pandas(self) -> pd.DataFrame:
+    def to_pandas(
+        self, record_type: str | None = None, *, columns: str | None = None, acled: bool = False
+    ) -> pd.DataFrame:
         """One row per record, flattened columns; see :func:`llm_extract.frames.to_pandas`.
+
+        Args:
+            record_type: one record list, e.g. ``"incidents"``: its rows and its columns only.
+            columns: a form the task defines, e.g. ``"acled"`` (see :mod:`llm_extract.export`).
+            acled: the same as ``columns="acled"``.
 
         Raises:
             ImportError: pandas is not installed (``pip install 'llm_extract[pandas]'``).
+            ValueError: an unknown record type or form.
         """
-        frame: pd.DataFrame = VIEWS.get("pandas")([self])
+        frame: pd.DataFrame = VIEWS.get("frame")([self], record_type, "acled" if acled else columns)
         return frame

@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import importlib
 import json
-from collections.abc import Mapping
+import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from importlib import resources
@@ -31,7 +32,7 @@ from .cache import sha256_text
 from .config import TaskConfig
 from .errors import ConfigError
 from .grounding import NO_LEXICON, NumberLexicon
-from .results import EXPORT_COLUMNS
+from .results import EXPORT_COLUMNS, EXPORT_FORMS
 
 __all__ = ["BUILTIN_TASK", "Task", "load_task", "read_template"]
 
@@ -89,6 +90,19 @@ def _read_template(cfg: TaskConfig, name: str, prompt: str) -> str:
         ) from None
 
 
+_UNSAFE_ID = re.compile(r"[^\w.\-]+")
+_MARKER_LIKE = re.compile(r"(?i)article-[0-9a-f]{6,}")
+
+
+def prompt_id(doc_id: str) -> str:
+    """The document id as the prompt may show it: one short line of letters, digits, ``.``, ``-`` and ``_``.
+
+    Ids come from JSONL files a user did not write; one holding newlines or
+    text like the article marker would otherwise reach the model as prompt.
+    """
+    return _UNSAFE_ID.sub("_", _MARKER_LIKE.sub("_", doc_id)).strip("_")[:80] or "document"
+
+
 @dataclass(frozen=True)
 class Task:
     """What to extract, how to ask for it, how to score it, and what states a number.
@@ -108,6 +122,8 @@ class Task:
     """What states a count besides digits and number words (the task's countable nouns)."""
     columns: Mapping[str, str] = field(default_factory=dict)
     """Friendlier ``to_pandas()`` column names (flattened name -> analyst name)."""
+    exports: Mapping[str, Callable[[list[Any]], Any]] = field(default_factory=dict)
+    """Named export forms (``{"acled": function}``): results in, a DataFrame out."""
     compact_system_source: str | None = None
     """The system template for grammar-constrained backends (``compact_prompt = true``), if the task has one.
 
@@ -116,9 +132,11 @@ class Task:
     a shorter prompt is read faster on a CPU."""
 
     def __post_init__(self) -> None:
-        # Results carry their records, not their task: the DataFrame view finds the names here.
+        # Results carry their records, not their task: the DataFrame views find these here.
         if self.columns:
             EXPORT_COLUMNS[self.schema] = dict(self.columns)
+        if self.exports:
+            EXPORT_FORMS[self.schema] = dict(self.exports)
 
     @classmethod
     def define(
@@ -131,6 +149,7 @@ class Task:
         evaluation: Any = None,
         lexicon: NumberLexicon = NO_LEXICON,
         columns: Mapping[str, str] | None = None,
+        exports: Mapping[str, Callable[[list[Any]], Any]] | None = None,
         compact_system: str | None = None,
     ) -> Task:
         """A task from its parts; ``system``/``user``/``compact_system`` are Jinja template sources.
@@ -142,7 +161,7 @@ class Task:
         if columns is None:
             declared = getattr(schema, "dataframe_columns", None)
             columns = dict(declared) if isinstance(declared, dict) else {}
-        return cls(name, schema, system, user, evaluation, lexicon, dict(columns), compact_system)
+        return cls(name, schema, system, user, evaluation, lexicon, dict(columns), dict(exports or {}), compact_system)
 
     @classmethod
     def from_config(cls, cfg: TaskConfig | None = None) -> Task:
@@ -161,7 +180,15 @@ class Task:
         if isinstance(declared, Task) and declared.schema is schema:
             compact = declared.compact_system_source if sources[0] == declared.system_source else None
             return cls(
-                prompt, schema, sources[0], sources[1], declared.evaluation, declared.lexicon, declared.columns, compact
+                prompt,
+                schema,
+                sources[0],
+                sources[1],
+                declared.evaluation,
+                declared.lexicon,
+                declared.columns,
+                declared.exports,
+                compact,
             )
         return cls.define(prompt, schema, system=sources[0], user=sources[1])
 
@@ -214,7 +241,7 @@ class Task:
         compact system template, where the task has one.
         """
         boundary = f"ARTICLE-{sha256_text(text)[:12]}"
-        ctx = {"doc_id": doc_id, "published": published, "boundary": boundary}
+        ctx = {"doc_id": prompt_id(doc_id), "published": published, "boundary": boundary}
         system = (self._compact_system if compact else None) or self._system
         return [
             {"role": "system", "content": system.render(**ctx)},

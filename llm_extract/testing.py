@@ -70,6 +70,14 @@ class Reply:
         return cls("hang", delay=seconds)
 
     @classmethod
+    def trickle(cls, seconds: float = 3600.0, every: float = 0.2) -> Reply:
+        """Answer 200, then send one byte of body every ``every`` seconds for ``seconds``.
+
+        A read timeout between bytes never fires; only a bound on the whole request does.
+        """
+        return cls("trickle", every, delay=seconds)
+
+    @classmethod
     def truncated(cls) -> Reply:
         """Promise a longer body than is sent, then close."""
         return cls("truncated")
@@ -244,7 +252,7 @@ class ChatServer:
 
     def _answer(self, h: BaseHTTPRequestHandler, request: RecordedRequest, reply: Reply) -> None:
         if self.latency or reply.delay:
-            self._stopping.wait(self.latency + (reply.delay if reply.kind != "hang" else 0.0))
+            self._stopping.wait(self.latency + (reply.delay if reply.kind not in ("hang", "trickle") else 0.0))
         if reply.kind == "reset":
             h.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             h.connection.close()
@@ -252,6 +260,17 @@ class ChatServer:
             return
         if reply.kind == "hang":
             self._stopping.wait(reply.delay)
+            h.close_connection = True
+            return
+        if reply.kind == "trickle":
+            h.send_response(200)
+            h.send_header("Content-Type", "application/json")
+            h.send_header("Content-Length", "100000")
+            h.end_headers()
+            until = time.monotonic() + reply.delay
+            while time.monotonic() < until and not self._stopping.wait(float(reply.payload)):
+                h.wfile.write(b" ")
+                h.wfile.flush()
             h.close_connection = True
             return
         if reply.kind == "truncated":
@@ -267,7 +286,9 @@ class ChatServer:
             body = str(reply.payload)
             if self.echo_key and reply.status >= 400:
                 # h.headers is case-insensitive (clients may send "authorization"); request.headers is not
-                body = body.replace("error", "error for key " + h.headers.get("Authorization", ""), 1)
+                # JSON-escaped, as a real server writes it: a key with a quote or a backslash stays valid JSON
+                echoed = json.dumps(h.headers.get("Authorization", ""))[1:-1]
+                body = body.replace("error", "error for key " + echoed, 1)
             self._send(h, reply.status, body, {"Content-Type": "application/json", **reply.headers})
             return
         completion = self._completion(request, reply)

@@ -5,6 +5,8 @@ This module is the built-in *task* of llm_extract, exported as :data:`TASK`
 the default). Field choices follow ``docs/domain.md``:
 
 * every record and every claim carries verbatim evidence, grounded by the engine;
+* names, places, sources and date words *as written* are :data:`~llm_extract.grounding.ARTICLE_SPAN`
+  (the article must contain them), and a date value must agree with its words (``DateOf``);
 * counts are :data:`~llm_extract.grounding.Count`: ``None`` is *unknown*
   ("a number of wounded"), never 0, and a number must be stated in the
   evidence of the record that holds it;
@@ -15,14 +17,14 @@ the default). Field choices follow ``docs/domain.md``:
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated, ClassVar
+from typing import Annotated, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from llm_extract.evaluation.comparators import Aligned, All, Claims, Date, Exact, Names, Quotes, SetOf
 from llm_extract.evaluation.comparators import Text as TextMatch
 from llm_extract.evaluation.spec import EvaluationSpec, RecordSpec
-from llm_extract.grounding import Count, Evidence, GroundedRecord, NumberLexicon
+from llm_extract.grounding import ARTICLE_SPAN, Count, DateOf, Evidence, GroundedRecord, NumberLexicon
 from llm_extract.task import Task, read_template
 
 __all__ = [
@@ -50,6 +52,8 @@ __all__ = [
 ]
 
 Short = Annotated[str, Field(max_length=120)]
+AsWritten = Annotated[Short, ARTICLE_SPAN]
+"""A name, place or source as the article writes it: the engine checks the article contains it."""
 Text = Annotated[str, Field(max_length=300)]
 EvidenceList = Annotated[
     list[Evidence],
@@ -134,8 +138,8 @@ class DatePrecision(StrEnum):
 class EventDate(_Model):
     """A date as the article gives it, resolved as far as the text allows."""
 
-    text: Short = Field(description="The date words as written in the article, e.g. 'في 15 من آذار الحالي'.")
-    value: str | None = Field(
+    text: AsWritten = Field(description="The date words as written in the article, e.g. 'في 15 من آذار الحالي'.")
+    value: Annotated[str | None, DateOf("text")] = Field(
         default=None,
         pattern=r"^\d{4}(-\d{2}(-\d{2})?)?$",
         description="ISO date to the stated precision: YYYY-MM-DD, YYYY-MM or YYYY; "
@@ -145,7 +149,7 @@ class EventDate(_Model):
 
 
 class Location(_Model):
-    as_written: Short = Field(description="Place name exactly as in the article.")
+    as_written: AsWritten = Field(description="Place name exactly as in the article.")
     normalized: Short | None = Field(default=None, description="Latin transliteration, e.g. 'Jasim'.")
     admin1: Short | None = Field(default=None, description="Governorate/province in English, e.g. 'Daraa'.")
     admin2: Short | None = Field(default=None, description="District, only where stated.")
@@ -166,7 +170,7 @@ class ActorType(StrEnum):
 
 
 class Actor(_Model):
-    name: Short = Field(description="Name as written in the article.")
+    name: AsWritten = Field(description="Name as written in the article.")
     name_en: Short | None = Field(default=None, description="English/Latin normalised name.")
     type: ActorType = ActorType.OTHER
     parent_organization: Short | None = Field(
@@ -271,7 +275,7 @@ class PersonnelClaim(_Model):
     destination_en: Short | None = None
     new_role: Short | None = None
     reason: Text | None = None
-    source: Short = Field(description="Who says so, as written: 'تجمع أحرار حوران', 'a former commander'.")
+    source: AsWritten = Field(description="Who says so, as written: 'تجمع أحرار حوران', 'a former commander'.")
     source_en: Short | None = None
     evidence: EvidenceList
 
@@ -279,7 +283,7 @@ class PersonnelClaim(_Model):
 class PersonnelChange(_Model):
     """A change in an official's or commander's post; conflicting versions are separate claims."""
 
-    person: Short = Field(description="Name as written.")
+    person: AsWritten = Field(description="Name as written.")
     person_en: Short | None = None
     rank: Short | None = None
     role_held: Short | None = Field(default=None, description="The post held before the change.")
@@ -409,6 +413,16 @@ EVALUATION = EvaluationSpec(
 """How ``llm-extract eval`` matches and scores these records (see :mod:`llm_extract.evaluation`)."""
 
 
+# --- exports: named frames of these records (the task's ``exports``) ---------
+
+
+def _acled(results: list[Any]) -> Any:
+    """ACLED's columns for the incidents; see :mod:`llm_extract.schemas.acled`."""
+    from llm_extract.schemas.acled import acled_frame
+
+    return acled_frame(results)
+
+
 TASK = Task.define(
     "conflict",
     ConflictRecords,
@@ -416,7 +430,8 @@ TASK = Task.define(
     user=read_template("llm_extract.prompts", "conflict.user.j2"),
     evaluation=EVALUATION,
     lexicon=LEXICON,
+    exports={"acled": _acled},
     compact_system=read_template("llm_extract.prompts", "conflict.compact.system.j2"),
 )
 """The built-in task: these records, the ``conflict`` prompt, :data:`EVALUATION`, :data:`LEXICON`,
-and ``ConflictRecords.dataframe_columns`` as the DataFrame's column names."""
+``ConflictRecords.dataframe_columns`` as the DataFrame's column names, and the ``acled`` export form."""

@@ -395,6 +395,18 @@ def test_report_to_dict_is_json_and_to_pandas_has_one_row_per_document_and_list(
     assert len(report.to_pandas("mismatches")) == 1
 
 
+def test_report_to_pandas_of_one_record_list_has_only_its_rows() -> None:
+    report = _report()
+
+    documents = report.to_pandas(records="incidents")
+    fields = report.to_pandas("fields", records="incidents")
+
+    assert set(documents["records"]) == {"incidents"}
+    assert len(documents) == 2  # one per backend
+    assert len(fields) > 0 and all(f.startswith("incidents.") for f in fields["field"])
+    assert set(report.to_pandas(records="negotiations")["records"]) == {"negotiations"}
+
+
 # --- end to end ------------------------------------------------------------------------------
 
 _DOC_ID = re.compile(r"Document id: (\S+)")

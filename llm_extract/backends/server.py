@@ -8,6 +8,7 @@ stacking both would multiply attempts.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import email.utils
 import time
@@ -18,7 +19,7 @@ from openai.types.chat import ChatCompletion
 from pydantic import SecretStr
 
 from ..config import EmbeddedBackendConfig, OpenAIBackendConfig, OpenAICompatibleBackendConfig
-from ..errors import BackendError, TransientBackendError, redact
+from ..errors import BackendError, TransientBackendError, redact, redact_url
 from . import PerLoop
 
 __all__ = ["ServerBackend", "parse_retry_after"]
@@ -28,7 +29,7 @@ _PLACEHOLDER_KEY = "not-needed"
 
 
 def parse_retry_after(headers: Any) -> float | None:
-    """Seconds from ``retry-after-ms`` / ``Retry-After`` (seconds or HTTP date)."""
+    """Seconds from ``retry-after-ms`` / ``Retry-After`` (seconds or HTTP date); ``None`` when absent or unreadable."""
     if headers is None:
         return None
     ms = headers.get("retry-after-ms")
@@ -43,8 +44,12 @@ def parse_retry_after(headers: Any) -> float | None:
     try:
         return max(float(value), 0.0)
     except ValueError:
-        parsed = email.utils.parsedate_to_datetime(value) if value else None
-        return max(parsed.timestamp() - time.time(), 0.0) if parsed else None
+        pass
+    try:
+        parsed = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):  # "soon": no usable hint, so back off as usual
+        return None
+    return max(parsed.timestamp() - time.time(), 0.0)
 
 
 def _innermost(exc: BaseException) -> BaseException:
@@ -73,14 +78,24 @@ class ServerBackend:
 
     @property
     def secrets(self) -> tuple[str, ...]:
-        return (self._key.get_secret_value(),) if self._key else ()
+        """The key, and the password of a ``base_url`` like ``http://user:secret@host/v1``."""
+        found = [self._key.get_secret_value()] if self._key else []
+        url = self.config.base_url
+        if url is not None and url.password:
+            found.append(url.password)
+        return tuple(found)
 
     @property
     def base_url(self) -> str | None:
         return str(self.config.base_url) if self.config.base_url else None
 
+    @property
+    def shown_url(self) -> str | None:
+        """``base_url`` as it may be printed or stored: without user or password."""
+        return redact_url(self.base_url) if self.base_url else None
+
     def identity(self) -> dict[str, Any]:
-        return {"kind": self.config.kind, "base_url": self.base_url, "model": self.config.model}
+        return {"kind": self.config.kind, "base_url": self.shown_url, "model": self.config.model}
 
     def _new_client(self) -> openai.AsyncOpenAI:
         return openai.AsyncOpenAI(
@@ -91,14 +106,17 @@ class ServerBackend:
         )
 
     def __repr__(self) -> str:
-        return f"ServerBackend(name={self.name!r}, base_url={self.base_url!r}, model={self.config.model!r})"
+        return f"ServerBackend(name={self.name!r}, base_url={self.shown_url!r}, model={self.config.model!r})"
 
     async def complete(self, **request: Any) -> ChatCompletion:
         client = self._clients.get()
         try:
-            response: ChatCompletion = await client.chat.completions.create(**request)
+            # The client's timeout bounds each gap between bytes; a server trickling one byte a
+            # second never trips it. This bounds the whole request, body included.
+            async with asyncio.timeout(self.config.request_timeout):
+                response: ChatCompletion = await client.chat.completions.create(**request)
             return self._well_formed(response)
-        except openai.APITimeoutError:
+        except (openai.APITimeoutError, TimeoutError):
             raise TransientBackendError(
                 f"{self.name}: no answer within request_timeout={self.config.request_timeout}s"
             ) from None
@@ -106,7 +124,7 @@ class ServerBackend:
             cause = _innermost(exc)
             raise TransientBackendError(
                 self._clean(
-                    f"{self.name}: connection to {self.base_url or 'the API'} failed ({type(cause).__name__}: {cause})"
+                    f"{self.name}: connection to {self.shown_url or 'the API'} failed ({type(cause).__name__}: {cause})"
                 )
             ) from None
         except openai.APIStatusError as exc:

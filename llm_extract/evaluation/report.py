@@ -297,7 +297,9 @@ class EvaluationReport:
         Path(path).write_text(self.to_html(), encoding="utf-8")
 
     def to_pandas(
-        self, kind: Literal["documents", "fields", "overall", "mismatches"] = "documents"
+        self,
+        kind: Literal["documents", "fields", "overall", "mismatches"] = "documents",
+        records: str | None = None,
     ) -> pandas.DataFrame:
         """A DataFrame for analysis.
 
@@ -306,6 +308,7 @@ class EvaluationReport:
                 list; ``"overall"``: per backend and record list (``"all"``
                 included); ``"fields"``: per backend, document and field;
                 ``"mismatches"``: one row per wrong fact.
+            records: only the rows of one record list, e.g. ``"incidents"``.
 
         Raises:
             ImportError: pandas is not installed.
@@ -336,6 +339,8 @@ class EvaluationReport:
                     rows.append({"backend": d.backend, "doc_id": d.doc_id, **m})
         else:
             raise ValueError(f"kind must be documents, overall, fields or mismatches, not {kind!r}")
+        if records is not None:
+            rows = [r for r in rows if r.get("records", str(r.get("field", "")).split(".")[0]) == records]
         return pd.DataFrame(rows)
 
 
