@@ -14,6 +14,7 @@ import os
 import subprocess
 import sys
 import textwrap
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,15 @@ STATES = "prefix-states"
 
 tiny_model = test_embedded.tiny_model
 cache_dir = test_embedded.cache_dir
+
+
+@pytest.fixture(autouse=True)
+def no_model_left_loaded() -> Iterator[None]:
+    """Unload after each test: a model left loaded would serve later tests from another cache dir."""
+    yield
+    from llm_extract.backends.embedded import unload_models
+
+    unload_models()
 
 
 # --- the compact prompt -----------------------------------------------------------------
