@@ -51,6 +51,7 @@ RESULTS = Path(__file__).resolve().parent / "results" / "embedded_variants.jsonl
 VARIANTS: dict[str, dict[str, Any]] = {
     "single": {"steps": False, "max_items": 4},
     "steps": {"steps": True, "max_items": 4},
+    "steps-compact": {"steps": True, "max_items": 4, "compact_prompt": True},
     "steps-free-quotes": {"steps": True, "max_items": 4, "verbatim_quotes": False},
     "steps-no-penalty": {"steps": True, "max_items": 4, "repeat_penalty": 1.0},
     "single-uncapped": {"steps": False, "max_items": 8},

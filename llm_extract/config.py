@@ -98,6 +98,11 @@ class _BackendBase(_Strict):
         default=False,
         description="when re-asks are spent, re-ask only a record whose number its quotes do not state",
     )
+    compact_prompt: bool = Field(
+        default=False,
+        description="use the task's compact system prompt: rules and field meanings only, for backends "
+        "whose grammar or strict schema carries the structure",
+    )
 
     @model_validator(mode="after")
     def _overlap_below_chunk(self) -> _BackendBase:
@@ -168,6 +173,11 @@ class EmbeddedBackendConfig(_BackendBase):
     verbatim_quotes: bool = Field(
         default=True,
         description="let evidence quotes be only the article's own sentences and clauses (in the grammar)",
+    )
+    prefix_cache: bool = Field(
+        default=True,
+        description="keep the evaluated system prompt in <cache dir>/prefix-states: later documents and "
+        "processes read only the article",
     )
 
     def default_mode(self) -> InstructorMode:

@@ -146,6 +146,12 @@ class Task:
     merge joins records whose key fields agree (see :mod:`llm_extract.merge`)."""
     example: WorkedExample | None = None
     """One solved document shown before the article (see :meth:`with_example`)."""
+    compact_system_source: str | None = None
+    """The system template for grammar-constrained backends (``compact_prompt = true``), if the task has one.
+
+    A grammar already forces the answer's structure, so this variant states
+    only the rules and the field meanings a model cannot infer from key names;
+    a shorter prompt is read faster on a CPU."""
 
     def __post_init__(self) -> None:
         # Results carry their records, not their task: the DataFrame views find these here.
@@ -169,11 +175,12 @@ class Task:
         datasets: Mapping[str, Any] | None = None,
         fixtures: str | None = None,
         merge_keys: Mapping[str, tuple[str, ...]] | None = None,
+        compact_system: str | None = None,
     ) -> Task:
-        """A task from its parts; ``system``/``user`` are Jinja template sources.
+        """A task from its parts; ``system``/``user``/``compact_system`` are Jinja template sources.
 
         The user template gets ``text``, ``doc_id``, ``published`` and
-        ``boundary`` (a delimiter the article cannot contain); the system one
+        ``boundary`` (a delimiter the article cannot contain); the system ones
         all but ``text``.
         """
         if columns is None:
@@ -191,6 +198,7 @@ class Task:
             datasets=dict(datasets or {}),
             fixtures=fixtures,
             merge_keys=dict(merge_keys or {}),
+            compact_system_source=compact_system,
         )
 
     def with_example(self, doc_id: str, text: str, answer: Mapping[str, Any], published: str | None = None) -> Task:
@@ -218,7 +226,14 @@ class Task:
         # The rest of the task (evaluation, lexicon, columns, exports...) comes from the schema module's TASK.
         declared = getattr(importlib.import_module(schema.__module__), "TASK", None)
         if isinstance(declared, Task) and declared.schema is schema:
-            return dataclasses.replace(declared, name=prompt, system_source=sources[0], user_source=sources[1])
+            compact = declared.compact_system_source if sources[0] == declared.system_source else None
+            return dataclasses.replace(
+                declared,
+                name=prompt,
+                system_source=sources[0],
+                user_source=sources[1],
+                compact_system_source=compact,
+            )
         return cls.define(prompt, schema, system=sources[0], user=sources[1])
 
     @cached_property
@@ -230,6 +245,10 @@ class Task:
         return self._env.from_string(self.system_source)
 
     @cached_property
+    def _compact_system(self) -> jinja2.Template | None:
+        return self._env.from_string(self.compact_system_source) if self.compact_system_source else None
+
+    @cached_property
     def _user(self) -> jinja2.Template:
         return self._env.from_string(self.user_source)
 
@@ -238,6 +257,12 @@ class Task:
         example = self.example
         shown = "" if example is None else f"\x00{example.doc_id}\x00{example.text}\x00{example.answer}"
         return sha256_text(self.system_source + "\x00" + self.user_source + shown)
+
+    def prompt_sha256_for(self, compact: bool) -> str:
+        """The hash of the templates a request uses: :attr:`prompt_sha256` unless the compact one is."""
+        if compact and self.compact_system_source:
+            return sha256_text(self.compact_system_source + "\x00" + self.user_source)
+        return self.prompt_sha256
 
     @cached_property
     def schema_sha256(self) -> str:
@@ -252,17 +277,19 @@ class Task:
             if getattr(field.annotation, "__origin__", None) is list
         )
 
-    def messages(self, text: str, *, doc_id: str, published: str | None) -> list[dict[str, Any]]:
+    def messages(self, text: str, *, doc_id: str, published: str | None, compact: bool = False) -> list[dict[str, Any]]:
         """System instructions, then the article as delimited *user* content.
 
         The article never enters the system role, so text inside it cannot
         pose as instructions from us. Its delimiter (``boundary``) is derived
         from the text itself, like a MIME boundary: an article cannot contain
-        the marker that would close its own block.
+        the marker that would close its own block. ``compact`` picks the
+        compact system template, where the task has one.
         """
         boundary = f"ARTICLE-{sha256_text(text)[:12]}"
         ctx = {"doc_id": prompt_id(doc_id), "published": published, "boundary": boundary}
-        messages = [{"role": "system", "content": self._system.render(**ctx)}]
+        system = (self._compact_system if compact else None) or self._system
+        messages = [{"role": "system", "content": system.render(**ctx)}]
         example = self.example
         if example is not None:
             shown = {

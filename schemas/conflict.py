@@ -436,6 +436,7 @@ TASK = Task.define(
     # The same person with the same claims, in any order, is one personnel change (one person
     # appointed, then arrested, is two).
     merge_keys={"personnel_changes": ("person", "claims")},
+    compact_system=read_template("llm_extract.prompts", "conflict.compact.system.j2"),
 )
 """The built-in task: these records, the ``conflict`` prompt, :data:`EVALUATION`, :data:`LEXICON`,
 ``ConflictRecords.dataframe_columns`` as the DataFrame's column names, the ``acled`` export form,

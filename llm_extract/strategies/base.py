@@ -151,7 +151,12 @@ class Job:
 
     def messages(self, text: str | None = None) -> list[dict[str, Any]]:
         """The task's prompt about ``text`` (by default the whole chunk)."""
-        return self.task.messages(self.text if text is None else text, doc_id=self.doc.id, published=self.doc.published)
+        return self.task.messages(
+            self.text if text is None else text,
+            doc_id=self.doc.id,
+            published=self.doc.published,
+            compact=self.config.compact_prompt,
+        )
 
     async def send(self, request: ModelRequest) -> ChatCompletion:
         """One model call, unless an identical request was already sent for this document: then its answer."""

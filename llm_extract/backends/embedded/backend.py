@@ -38,8 +38,10 @@ from .grammar import (
     grammar_schema,
     schema_key,
     verbatim_quote_rule,
+    without_schema_text,
 )
-from .runtime import Loaded, RepeatWatch, default_threads, load, loaded_model, runtime_version
+from .prefix import PREFIX_DIR
+from .runtime import Loaded, RepeatWatch, default_threads, keep_prefix_states, load, loaded_model, runtime_version
 from .weights import RUNTIME_DIST, ensure_model, lookup, models_dir, part_files
 
 log = logging.getLogger("llm_extract.embedded")
@@ -191,6 +193,8 @@ class EmbeddedBackend:
                 started = time.perf_counter()
                 path = ensure_model(self.model, self.directory)  # hashes the file: once per process
                 self._loaded = load(self.model, path, self.config.n_ctx, self.n_threads, time.perf_counter() - started)
+            prefixes = self.directory.parent / PREFIX_DIR if self.config.prefix_cache else None
+            keep_prefix_states(self._loaded, self.model, prefixes, self.config.n_ctx)
             return self._loaded
 
     async def complete(self, request: ModelRequest) -> ChatCompletion:
@@ -232,6 +236,8 @@ class EmbeddedBackend:
         schema = dict(request.schema) if request.schema is not None else None
         passages = request.passages if self.config.verbatim_quotes else ()
         messages: list[dict[str, Any]] = [dict(m) for m in request.messages]
+        if self.config.compact_prompt and schema is not None:
+            messages = without_schema_text(messages)  # the grammar carries it
         with loaded.lock:
             if cancelled.is_set():
                 raise BackendError(f"{self.name}: request cancelled before it started")

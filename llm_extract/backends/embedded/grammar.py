@@ -4,10 +4,36 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ...grounding import Evidence
+
+# --- requests ----------------------------------------------------------------------------
+
+_SCHEMA_MARKER = "json_schema:"
+"""Instructor's JSON and MD_JSON modes put the schema in the system prompt after this."""
+
+
+def without_schema_text(messages: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """``messages`` without the JSON schema instructor appended to the system prompt (JSON / MD_JSON modes).
+
+    The grammar already forces that structure; the schema text is thousands
+    of tokens (about 6,000 for the conflict task) a CPU model would read
+    before every article. Instructor appends it as the last paragraphs of
+    the system message, so the system message is cut where that paragraph
+    starts; the task's own instructions before it stay.
+    """
+    out: list[dict[str, Any]] = []
+    for message in messages:
+        content = message.get("content")
+        if message.get("role") == "system" and isinstance(content, str) and _SCHEMA_MARKER in content:
+            cut = content.rfind("\n\n", 0, content.find(_SCHEMA_MARKER))
+            out.append({**message, "content": content[:cut] if cut > 0 else ""})
+        else:
+            out.append(dict(message))
+    return out
+
 
 GRAMMAR_VERSION = 4
 """Bumped whenever the way answers are constrained changes, so cached answers are not reused."""

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from llama_cpp import Llama
     from llama_cpp.llama_grammar import LlamaGrammar
 from ...merge import item_key
+from .prefix import Identity, PrefixStore, prefix_length
 from .weights import PORTABLE_CMAKE_ARGS, RUNTIME_DIST, RUNTIME_VERSION, PackagedModel
 
 log = logging.getLogger("llm_extract.embedded")
@@ -59,6 +60,12 @@ class _Running:
     def __init__(self) -> None:
         self.cancelled = threading.Event()
         self.watch: RepeatWatch | None = None
+        self.prefixes: PrefixStore | None = None
+        """Where the fixed prompt prefix's state is kept (``None``: not kept)."""
+        self.system: str | None = None
+        """The system message of the chat completion being generated: the fixed prefix."""
+        self.prefix_tokens: dict[str, tuple[int, ...]] = {}
+        """The prefix tokens found for each system message (found once, checked every time)."""
 
 
 class RepeatWatch:
@@ -188,8 +195,28 @@ def load(spec: PackagedModel, path: Path, n_ctx: int, n_threads: int, verified_s
             deadline or Ctrl-C must not leave the model busy for minutes.
             """
 
-            def generate(self, *args: Any, **kwargs: Any) -> Generator[int, Sequence[int] | None, None]:
-                for token in super().generate(*args, **kwargs):
+            def create_chat_completion(self, *args: Any, **kwargs: Any) -> Any:
+                # The chat template turns messages into tokens inside llama-cpp-python; the
+                # system message, noted here, is how ``generate`` finds the fixed prefix in them.
+                messages = kwargs.get("messages") or (args[0] if args else [])
+                first = messages[0] if messages else None
+                is_system = isinstance(first, dict) and first.get("role") == "system"
+                running.system = first.get("content") if is_system and isinstance(first, dict) else None
+                try:
+                    return super().create_chat_completion(*args, **kwargs)
+                finally:
+                    running.system = None
+
+            def generate(
+                self, tokens: Sequence[int], *args: Any, **kwargs: Any
+            ) -> Generator[int, Sequence[int] | None, None]:
+                # Before llama-cpp-python matches the prompt against its KV cache, the context is
+                # given the fixed prefix's state if it lacks it (loaded, or evaluated and saved).
+                if running.prefixes is not None and isinstance(running.system, str) and kwargs.get("reset", True):
+                    prefix = _fixed_prefix(self, running, tokens, running.system)
+                    if prefix:
+                        running.prefixes.prepare(self, prefix)
+                for token in super().generate(tokens, *args, **kwargs):
                     if running.cancelled.is_set():
                         return
                     watch = running.watch
@@ -213,6 +240,33 @@ def load(spec: PackagedModel, path: Path, n_ctx: int, n_threads: int, verified_s
         _MODELS[key] = loaded
         log.info("loaded %s (n_ctx=%d, %d threads) in %.1f s", spec.name, n_ctx, n_threads, loaded.load_s)
         return loaded
+
+
+def _fixed_prefix(llama: Llama, running: _Running, tokens: Sequence[int], system: str) -> tuple[int, ...]:
+    """The tokens of ``tokens`` that end with the system message (empty if it is not there)."""
+    known = running.prefix_tokens.get(system)
+    if known is not None and tuple(tokens[: len(known)]) == known:
+        return known
+    n = prefix_length(llama, tokens, system)
+    found = tuple(tokens[:n]) if 0 < n < len(tokens) else ()
+    if len(running.prefix_tokens) >= 16:
+        running.prefix_tokens.clear()
+    running.prefix_tokens[system] = found
+    return found
+
+
+def keep_prefix_states(loaded: Loaded, spec: PackagedModel, directory: Path | None, n_ctx: int) -> None:
+    """Keep the fixed prompt prefix's llama.cpp state in ``directory`` (``None``: do not).
+
+    The store belongs to the loaded model, which every backend of the
+    process shares: the last backend to ask decides the directory.
+    """
+    running = loaded.running
+    if directory is None:
+        running.prefixes = None
+    elif running.prefixes is None or running.prefixes.directory != directory:
+        identity = Identity(spec.sha256, n_ctx, f"{RUNTIME_DIST} {runtime_version()}")
+        running.prefixes = PrefixStore(directory, identity)
 
 
 def default_threads() -> int:
