@@ -54,7 +54,7 @@ PROBE = """<pre id="lx-probe"></pre><script>
   const article = document.querySelector(".lx-article");
   const first = article.querySelector("p");
   const range = document.createRange();
-  const node = first.firstChild.nodeType === 3 ? first.firstChild : first.firstChild.firstChild;
+  const node = document.createTreeWalker(first, NodeFilter.SHOW_TEXT).nextNode();  // inside a mark and its link
   range.setStart(node, 0);
   range.setEnd(node, 1);
   const letter = range.getBoundingClientRect();
@@ -76,6 +76,35 @@ PROBE = """<pre id="lx-probe"></pre><script>
       background: getComputedStyle(m).backgroundColor,
       width: m.getBoundingClientRect().width,
     })),
+  });
+})();
+</script>"""
+
+
+CLICK_PROBE = """<pre id="lx-probe"></pre><script>
+(() => {
+  const marks = [...document.querySelectorAll(".lx-article mark")];
+  const owned = (path) => marks.filter((m) => m.dataset.record === path);
+  const inView = (el) => {
+    const box = el.getBoundingClientRect();
+    return box.height > 0 && box.top > -1 && box.bottom < window.innerHeight + 1;  // a scrolled-to edge may be -0.06
+  };
+  const colours = (path) => [...new Set(owned(path).map((m) => getComputedStyle(m).backgroundColor))];
+  const numbers = (path) => owned(path).map((m) => getComputedStyle(m, "::before").content).filter((c) => c !== "none");
+  const highlight = owned("incidents[1]")[0].querySelector("a");
+  const row = document.getElementById(highlight.hash.slice(1));
+  const before = {hash: location.hash, rowInView: inView(row)};
+  highlight.click();
+  const after = {hash: location.hash, rowInView: inView(row), row: row.dataset.record, target: row.matches(":target")};
+  const back = row.querySelector(".lx-back a");
+  back.click();
+  const quote = document.getElementById(back.hash.slice(1));
+  document.getElementById("lx-probe").textContent = JSON.stringify({
+    colours: {first: colours("incidents[0]"), second: colours("incidents[1]")},
+    numbers: {first: numbers("incidents[0]"), second: numbers("incidents[1]")},
+    before,
+    after,
+    back: {record: quote.dataset.record, inView: inView(quote), target: quote.matches(":target")},
   });
 })();
 </script>"""
@@ -108,16 +137,42 @@ def hostile_seed(server: ChatServer, make_extractor: MakeExtractor) -> DocumentR
     return make_extractor().extract(text, doc_id="enab-baladi-558021.ar", published="2022-03")
 
 
-@pytest.fixture
-def rendered(hostile_seed: DocumentResult, tmp_path: Path) -> dict[str, Any]:
-    page = hostile_seed.to_html(full_page=True)
+def _probe(page: str, probe: str, tmp_path: Path, size: str) -> dict[str, Any]:
     probed = tmp_path / "probed.html"
-    probed.write_text(page.replace("</body>", PROBE + "</body>"), encoding="utf-8")
-    dom = _run_chromium(tmp_path, "--window-size=1240,1600", "--dump-dom", probed.as_uri())
+    probed.write_text(page.replace("</body>", probe + "</body>"), encoding="utf-8")
+    dom = _run_chromium(tmp_path, f"--window-size={size}", "--dump-dom", probed.as_uri())
     found = re.search(r'<pre id="lx-probe">(.*?)</pre>', dom, re.DOTALL)
     assert found and found.group(1), "the probe did not run:\n" + dom[-2000:]
     data: dict[str, Any] = json.loads(html.unescape(found.group(1)))
     return data
+
+
+@pytest.fixture
+def two_incidents(server: ChatServer, make_extractor: MakeExtractor) -> DocumentResult:
+    """The seed article with a second incident (the 2020 campaign of its last paragraph)."""
+    reply = seed_reply()
+    second = {
+        "date": {"text": "في عام 2020", "value": "2020", "precision": "year"},
+        "location": {"as_written": "المدينة", "normalized": "Jasim", "admin1": "Daraa", "country": "Syria"},
+        "event_type": "Battles",
+        "sub_event_type": "Armed clash",
+        "summary": "Regime forces ran a military campaign on Jasim in 2020.",
+        "evidence": [{"quote": "وسبق أن شنت قواته حملة عسكرية على المدينة في عام 2020"}],
+    }
+    reply["incidents"].append(second)
+    server.push(Reply.records(reply))
+    return make_extractor().extract(SEED, doc_id="enab-baladi-558021.ar", published="2022-03")
+
+
+@pytest.fixture
+def rendered(hostile_seed: DocumentResult, tmp_path: Path) -> dict[str, Any]:
+    return _probe(hostile_seed.to_html(full_page=True), PROBE, tmp_path, "1240,1600")
+
+
+@pytest.fixture
+def clicked(two_incidents: DocumentResult, tmp_path: Path) -> dict[str, Any]:
+    """Clicks the second incident's first highlight, then its row's first link back, in a short window."""
+    return _probe(two_incidents.to_html(full_page=True), CLICK_PROBE, tmp_path, "1240,700")
 
 
 def test_arabic_article_runs_right_to_left(rendered: dict[str, Any]) -> None:
@@ -148,6 +203,23 @@ def test_injected_markup_shows_as_text_and_never_runs(rendered: dict[str, Any]) 
     assert rendered["scripts"] == 1  # the test's own probe
     assert rendered["images"] == 0
     assert INJECTED in rendered["articleText"] and INJECTED_IMG in rendered["articleText"]
+
+
+def test_two_incidents_get_distinct_colours_and_numbers(clicked: dict[str, Any]) -> None:
+    first, second = clicked["colours"]["first"], clicked["colours"]["second"]
+    assert first and second and not set(first) & set(second)
+    assert clicked["numbers"]["first"][0] == '"I0"' and clicked["numbers"]["second"] == ['"I1"']
+
+
+def test_clicking_a_highlight_scrolls_to_its_record_row(clicked: dict[str, Any]) -> None:
+    assert clicked["before"] == {"hash": "", "rowInView": False}  # the row starts below the window
+    after = clicked["after"]
+    assert after["row"] == "incidents[1]" and after["target"] and after["rowInView"]
+    assert after["hash"].endswith("-incidents-1")
+
+
+def test_a_record_row_links_back_to_its_highlight(clicked: dict[str, Any]) -> None:
+    assert clicked["back"] == {"record": "incidents[1]", "inView": True, "target": True}
 
 
 def test_screenshot_of_the_rendered_seed_result(hostile_seed: DocumentResult, tmp_path: Path) -> None:

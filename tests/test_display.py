@@ -8,6 +8,7 @@ rendered page itself is checked in ``test_browser.py``.
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Callable
 from html.parser import HTMLParser
@@ -160,6 +161,35 @@ def test_a_quote_without_offsets_is_located_in_the_text() -> None:
 
     (span,) = evidence_spans(result.records, text)
     assert (span.start, span.end) == (0, len("Five soldiers were killed"))
+
+
+def test_each_record_has_its_own_colour_and_number_on_its_highlights_and_row(seed_result: DocumentResult) -> None:
+    markup = seed_result._repr_html_()
+    page = Page(markup)
+
+    colours = {m["attrs"]["data-record"]: m["attrs"]["style"] for m in page.marks}
+    assert set(colours) == {"incidents[0]", "personnel_changes[0]"}
+    assert colours["incidents[0]"] != colours["personnel_changes[0]"]
+    badges = {m["attrs"]["data-badge"] for m in page.marks if m["attrs"].get("data-badge")}
+    assert badges == {"I0", "PC0"}
+    for record, badge in (("incidents[0]", "I0"), ("personnel_changes[0]", "PC0")):
+        row = re.search(rf'<tr class="lx-rec" id="[^"]+" data-record="{re.escape(record)}">(.*?)</tr>', markup)
+        assert row and f'style="{colours[record]}">{badge}</span>' in row.group(1), record
+
+
+def test_highlights_link_to_their_record_row_and_rows_link_back(seed_result: DocumentResult) -> None:
+    markup = seed_result._repr_html_()
+
+    ids = dict(re.findall(r'<tr class="lx-rec" id="([^"]+)" data-record="([^"]+)"', markup))
+    links = re.findall(r'data-record="([^"]+)"[^>]*><a href="#([^"]+)">', markup)  # mark -> its row
+    assert links and all(ids[target] == record for record, target in links)
+    for row_id, record in ids.items():  # row -> its quotes, each a mark of that record
+        row = re.search(rf'id="{row_id}".*?</td>', markup)
+        assert row is not None
+        backs = re.findall(r'<a href="#([^"]+)" title="[^"]*">↑', row.group(0))
+        assert backs, record
+        for target in backs:
+            assert re.search(rf'<mark [^>]*data-record="{re.escape(record)}" id="{target}"', markup), (record, target)
 
 
 # --- escaping and direction --------------------------------------------------------
