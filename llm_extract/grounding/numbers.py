@@ -200,4 +200,3 @@ def numbers_stated(text: str, lexicon: NumberLexicon | None = None) -> set[int]:
     if any(phrase in norm for phrase in lexicon.zero_phrases):
         found.add(0)
     return found
-

@@ -63,7 +63,6 @@ def iter_evidence(obj: Any) -> Iterator[Evidence]:
             yield from iter_evidence(item)
 
 
-
 class GroundedRecord(BaseModel):
     """Base for schema models whose :data:`STATED` counts must appear in their evidence.
 
@@ -109,4 +108,3 @@ class GroundedRecord(BaseModel):
                 continue
             raise ValueError(problem + ". Quote the words that state the number, or use null (unknown).")
         return self
-

@@ -62,7 +62,9 @@ def _fold_char(ch: str) -> str:
     if ch in _FOLD:
         return _FOLD[ch]
     if code >= 0xFB50:  # Arabic presentation forms, ligatures, full-width forms
-        return "".join(_fold_char(c) for c in unicodedata.normalize("NFKC", ch))
+        compatible = unicodedata.normalize("NFKC", ch)
+        if compatible != ch:  # an emoji or U+FFFD is its own form: folding it again would never end
+            return "".join(_fold_char(c) for c in compatible)
     return ch.lower()
 
 
@@ -100,15 +102,37 @@ def _normalize_with_map(text: str) -> tuple[str, list[int]]:
     return "".join(out), index
 
 
-def normalize(text: str) -> str:
-    """The comparison form of ``text``: whitespace collapsed, Arabic orthography folded."""
-    return _normalize_with_map(text)[0]
+_GAP = "\x00"
+"""What whitespace becomes in :func:`normalize`'s one ``str.translate`` pass (a text holding it takes the slow way)."""
 
+
+class _Table(dict[int, str]):
+    """``str.translate``'s table, filled per code point on first sight with :func:`_fold_char`."""
+
+    def __missing__(self, code: int) -> str:
+        ch = chr(code)
+        folded = self[code] = _GAP if ch.isspace() else _fold_char(ch)
+        return folded
+
+
+_TABLE = _Table()
+
+
+def normalize(text: str) -> str:
+    """The comparison form of ``text``: whitespace collapsed, Arabic orthography folded.
+
+    The same string as :func:`_normalize_with_map` gives, without the offsets: one
+    ``str.translate`` (folds per character, dropped marks gone, whitespace made
+    :data:`_GAP`), then each run of gaps between kept characters becomes one space.
+    Quotes, numbers and passages are normalised many times per document, so this runs in C.
+    """
+    if _GAP in text:
+        return _normalize_with_map(text)[0]
+    return " ".join(part for part in text.translate(_TABLE).split(_GAP) if part)
 
 
 EDGE_JUNK = " \"'.,:;،؛…-"
 """Punctuation and spaces a quote may gain or lose at its edges without changing what it claims."""
-
 
 
 class SourceText:
