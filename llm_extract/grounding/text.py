@@ -13,6 +13,7 @@ from __future__ import annotations
 import bisect
 import re
 import unicodedata
+from functools import lru_cache
 
 MIN_QUOTE_CHARS = 6
 """Shorter quotes ground trivially (any article contains "في"), so they prove nothing."""
@@ -202,10 +203,22 @@ def quotable_passages(text: str, max_chars: int = 400) -> list[str]:
     قتيلين وعدد من الجرحى"), each short enough to fit the evidence field
     and long enough to ground.
     """
+    return list(_passages(text, max_chars))
+
+
+@lru_cache(maxsize=32)
+def _passages(text: str, max_chars: int) -> tuple[str, ...]:
+    """:func:`quotable_passages`, kept for the last few texts.
+
+    Every request about a chunk carries its passages, although a server backend
+    never reads them; a chunk asked about again in one process (another backend
+    in an evaluation, a refresh, a document retried) is then split and every
+    sentence normalised once, not each time. A tuple, so no caller can change the kept copy.
+    """
     passages: dict[str, None] = {}
     for sentence in _SENTENCE_END.split(text):
         for piece in (sentence, *_CLAUSE_END.split(sentence)):
             piece = piece.strip(EDGE_JUNK + "\t")
             if len(normalize(piece)) >= MIN_QUOTE_CHARS and len(piece) <= max_chars:
                 passages.setdefault(piece)
-    return list(passages)
+    return tuple(passages)
