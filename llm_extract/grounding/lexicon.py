@@ -30,6 +30,20 @@ class NumberLexicon:
     """The task's own number words, lower case ("gross": 144 for a task that counts in gross)."""
 
     @cached_property
+    def noun_forms(self) -> dict[str, frozenset[int]]:
+        """Each form of the :attr:`dual_nouns` and the counts it states: the singular 1, a dual 2.
+
+        Made once per lexicon, so number grounding looks a word up instead of
+        building four dual endings per noun for every word of every quote.
+        """
+        forms: dict[str, set[int]] = {}
+        for noun in self.dual_nouns:
+            forms.setdefault(noun, set()).add(1)
+            for ending in ("ين", "ان", "تين", "تان"):
+                forms.setdefault(noun + ending, set()).add(2)
+        return {form: frozenset(counts) for form, counts in forms.items()}
+
+    @cached_property
     def singular(self) -> re.Pattern[str] | None:
         if not self.singular_nouns:
             return None

@@ -190,11 +190,9 @@ def numbers_stated(text: str, lexicon: NumberLexicon | None = None) -> set[int]:
             found.add(prev_unit + _AR_TENS[raw[1:]])
             found.add(_AR_TENS[raw[1:]])
         prev_unit = prev_unit if raw == "و" else None
-        for noun in lexicon.dual_nouns:
-            if word == noun:
-                found.add(1)
-            elif word in (noun + "ين", noun + "ان", noun + "تين", noun + "تان"):
-                found.add(2)
+        counts = lexicon.noun_forms.get(word)
+        if counts:
+            found |= counts
     if lexicon.singular is not None and lexicon.singular.search(norm):
         found.add(1)
     if any(phrase in norm for phrase in lexicon.zero_phrases):
