@@ -36,14 +36,13 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol, TextIO, TypeVar
 
 from tqdm.auto import tqdm
 
-from .cache import sha256_text
 from .config import BackendConfig
-from .documents import Document, iter_documents, parse_published, read_document, unique_ids
+from .documents import Document, unique_ids
 from .errors import InputError, LLMExtractError
 from .results import VIEWS, DocumentResult, Usage
+from .sources import Source, as_document, documents_from
 
 if TYPE_CHECKING:
-    import datetime as dt
     from collections.abc import Coroutine
 
     import pandas as pd
@@ -64,8 +63,6 @@ __all__ = [
 
 log = logging.getLogger("llm_extract")
 
-Source = str | os.PathLike[str] | Document
-"""What a batch takes: a :class:`Document`, a path (file, directory of ``*.txt``, ``.jsonl``) or article text."""
 
 T = TypeVar("T")
 
@@ -240,36 +237,6 @@ class BatchResult:
         return str(VIEWS.get("page" if full_page else "batch_html")(self))
 
 
-def as_document(
-    source: str | os.PathLike[str] | Document,
-    *,
-    doc_id: str | None = None,
-    published: dt.date | str | None = None,
-) -> Document:
-    """Normalise what a user passes (text, path, Document) into a :class:`Document`."""
-    date = parse_published(published)
-    if isinstance(source, Document):
-        return source
-    if isinstance(source, os.PathLike):
-        return read_document(Path(source), doc_id=doc_id, published=date)
-    if not isinstance(source, str):
-        raise InputError(f"expected article text, a path or a Document, got {type(source).__name__}")
-    if _names_a_file(source):
-        log.info("%s: the string names a file, so the file is read", source)
-        return read_document(Path(source), doc_id=doc_id, published=date)
-    return Document(id=doc_id or f"text-{sha256_text(source)[:12]}", text=source, published=date)
-
-
-def _names_a_file(text: str) -> bool:
-    """A short, one-line string that is the path of an existing file (not article text)."""
-    if len(text) > 1024 or "\n" in text or not text.strip():
-        return False
-    try:
-        return Path(text).is_file()
-    except OSError:  # a name too long for the file system, say
-        return False
-
-
 class BatchInterrupted(KeyboardInterrupt):
     """A batch stopped by Ctrl-C or SIGTERM, carrying the summary of what finished.
 
@@ -280,44 +247,6 @@ class BatchInterrupted(KeyboardInterrupt):
     def __init__(self, summary: BatchSummary) -> None:
         super().__init__("batch interrupted")
         self.summary = summary
-
-
-def documents_from(
-    sources: Source | Iterable[Source],
-    *,
-    published: str | None = None,
-    text_is_path: bool = False,
-    text_column: str | None = None,
-    id_column: str | None = None,
-    follow_symlinks: bool = False,
-) -> Iterator[Document | InputError]:
-    """Expand sources into documents, in order; unreadable ones come out as their ``InputError``.
-
-    A path may be a text file, a directory of ``*.txt`` (sorted by name) or a
-    ``.jsonl`` of ``{"id", "text", "published"?, "source"?, "url"?}``, or a
-    ``.csv`` with ``text_column`` (see :func:`~llm_extract.documents.iter_documents`). A ``str`` is article text,
-    as in :meth:`Extractor.extract`, unless ``text_is_path`` (the CLI's case).
-    """
-    if isinstance(sources, (str, os.PathLike, Document)):
-        if isinstance(sources, str) and not text_is_path:
-            raise TypeError("extract_many takes a list of sources; for one article use extract(), for a file a Path")
-        sources = [sources]
-    for source in sources:
-        if isinstance(source, Document):
-            yield source
-        elif isinstance(source, os.PathLike) or text_is_path:
-            yield from iter_documents(
-                [Path(source)],
-                published=published,
-                text_column=text_column,
-                id_column=id_column,
-                follow_symlinks=follow_symlinks,
-            )
-        else:
-            try:
-                yield as_document(source, published=published)
-            except InputError as exc:
-                yield exc
 
 
 def _input_id(error: InputError) -> str:

@@ -74,3 +74,28 @@ def test_quotable_passages_each_ground_and_fit_the_evidence_field() -> None:
     assert all(len(normalize(p)) >= MIN_QUOTE_CHARS and len(p) <= 400 for p in passages)
     assert all(source.find(p) is not None for p in passages)
     assert "A very long sentence" in passages  # the over-long sentence is still quotable clause by clause
+
+
+@pytest.mark.parametrize("odd", ["\U0001f600", "\ufffd", "\ufe75"])
+def test_an_article_with_an_emoji_or_a_replacement_character_still_grounds(odd: str) -> None:
+    source = SourceText(f"قال الناشط {odd} إن القصف استهدف المدينة")
+
+    assert source.find("إن القصف استهدف المدينة") is not None
+    assert normalize(f"x{odd}y") == f"x{odd}y"
+
+
+@pytest.mark.parametrize(
+    "passage",
+    [
+        "\u00a0 قال\t\u200b \u200fالمصدر\u3000 إن\n\n",  # whitespace runs with zero-width marks inside
+        "بدء\ufe70 النص \ufdfa ختام",  # presentation forms that fold to a space or to words
+        "سطر\x00 ثم سطر آخر",  # a NUL, as a broken scrape may hold
+    ],
+)
+def test_a_passage_copied_with_odd_whitespace_and_forms_is_found_at_its_offsets(passage: str) -> None:
+    source = SourceText("مقدمة الخبر. " + passage + " خاتمة الخبر.")
+
+    span = source.find(passage)
+
+    assert span is not None
+    assert normalize(source.text[span[0] : span[1]]) == normalize(passage).strip(" \"'.,:;،؛…-")

@@ -68,18 +68,54 @@ class ModelRequest:
 
     @cached_property
     def key(self) -> str:
-        """Equal for identical requests (the engine never sends one twice for a document)."""
-        return json.dumps(
-            [self.model, self.messages, self.schema, self.tool, self.sampling, self.passages, self.list_name,
-             self.protocol],
-            sort_keys=True,
-            ensure_ascii=False,
-            default=str,
-        )
+        """Equal for identical requests (the engine never sends one twice for a document).
+
+        The schema, twice in a request (as ``schema`` and inside ``protocol``), is most of its
+        JSON; it is the same object on every request for a model class, so :func:`_canonical`
+        writes it once rather than on every request.
+        """
+        head = [self.model, self.messages, self.tool, self.sampling, self.passages, self.list_name]
+        return "\n".join((_json(head), _canonical(self.schema, _NESTED), _canonical(self.protocol)))
 
     def openai_kwargs(self) -> dict[str, Any]:
         """The request as ``chat.completions.create`` keyword arguments."""
         return {"model": self.model, "messages": list(self.messages), **self.protocol, **self.sampling}
+
+
+def _json(obj: Any) -> str:
+    return json.dumps(obj, sort_keys=True, ensure_ascii=False, default=str)
+
+
+_WRITTEN: dict[int, tuple[Any, Any, str]] = {}
+"""id -> (the object, kept alive so its id is not reused; a snapshot of it; its JSON)."""
+
+_NESTED = 4
+"""How deep :func:`_canonical` looks for a reused object: ``protocol["tools"][0]["function"]["parameters"]``."""
+
+
+def _canonical(obj: Any, depth: int = 0) -> str:
+    """``obj`` as canonical JSON, a large mapping written once while it is the same, unchanged object.
+
+    A hit needs the very object (``is``) and equality with the snapshot taken
+    when it was written, so a mapping changed in place is written again;
+    anything else is written as usual. Equal objects give equal strings, as
+    :attr:`ModelRequest.key` needs.
+    """
+    if isinstance(obj, Mapping):
+        hit = _WRITTEN.get(id(obj))
+        if hit is not None and hit[0] is obj and hit[1] == obj:
+            return hit[2]
+        if depth < _NESTED and len(obj) < 8:  # a small wrapper built per request (tools, response_format)
+            items = sorted((str(k), v) for k, v in obj.items())
+            return "{" + ",".join(_json(k) + ":" + _canonical(v, depth + 1) for k, v in items) + "}"
+        text = _json(obj)
+        if len(_WRITTEN) >= 64:
+            _WRITTEN.clear()
+        _WRITTEN[id(obj)] = (obj, json.loads(text), text)
+        return text
+    if isinstance(obj, (list, tuple)) and depth < _NESTED:
+        return "[" + ",".join(_canonical(v, depth + 1) for v in obj) + "]"
+    return _json(obj)
 
 
 class Backend(Protocol):
