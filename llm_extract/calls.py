@@ -10,6 +10,7 @@ answer) fail at once. The extractor sends every request through a
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import threading
 from collections.abc import Coroutine
@@ -57,6 +58,21 @@ class Loop:
             raise
 
     def close(self) -> None:
+        """Let cancelled work finish its cleanup, then stop the loop.
+
+        After Ctrl-C or SIGTERM the batch's workers are still unwinding; a
+        loop stopped under them leaves tasks that print tracebacks at exit.
+        """
+
+        async def drain() -> None:
+            tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+        if self.loop.is_running():
+            with contextlib.suppress(Exception):
+                asyncio.run_coroutine_threadsafe(drain(), self.loop).result(timeout=5)
         self.loop.call_soon_threadsafe(self.loop.stop)
         self._thread.join(timeout=5)
 

@@ -220,6 +220,33 @@ def test_invented_person_is_reasked_then_dropped_with_a_warning(
     assert "dropped personnel_changes[0]" in caplog.text
 
 
+def test_date_words_the_model_shortened_become_the_articles_words_and_the_incident_is_kept(
+    server: ChatServer, make_extractor: Any
+) -> None:
+    reply = seed_reply()
+    reply["incidents"][0]["date"]["text"] = "15 آذار"  # the article writes "في 15 من آذار الحالي"
+    server.push(Reply.records(reply), Reply.records(reply))
+
+    result = make_extractor(max_reasks=1).extract(SEED, published="2022-03-20")
+
+    [incident] = result.records.incidents
+    assert (incident.date.text, incident.date.value) == ("15 من آذار", "2022-03-15")
+    assert any("the article's words '15 من آذار'" in w for w in result.provenance.warnings)
+
+
+def test_date_words_the_record_quotes_do_not_hold_still_cost_the_record(
+    server: ChatServer, make_extractor: Any
+) -> None:
+    reply = seed_reply()
+    reply["incidents"][0]["date"] = {"text": "1 كانون الثاني", "value": "2022-01-01", "precision": "day"}
+    server.push(Reply.records(reply), Reply.records(reply))
+
+    result = make_extractor(max_reasks=1).extract(SEED, published="2022-03-20")
+
+    assert result.records.incidents == []
+    assert any(w.startswith("dropped incidents[0]: text") for w in result.provenance.warnings)
+
+
 def test_source_copied_from_the_prompt_marker_is_dropped(server: ChatServer, make_extractor: Any) -> None:
     reply = seed_reply()
     reply["personnel_changes"][0]["claims"][1]["source"] = "Article-647829a0fcde"

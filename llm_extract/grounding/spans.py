@@ -130,21 +130,85 @@ def _date_problem(value: str, words: str, published: str | None) -> str | None:
     return None
 
 
-def drop_ungrounded(data: dict[str, Any], error: ValidationError) -> list[str] | None:
-    """Remove from ``data`` each record (an item of a top-level list) that holds an ungrounded span or date.
+_TOKEN = re.compile(r"\S+")
+_MAX_EXTRA_WORDS = 3
+"""How many words a repaired span may hold beyond the model's own (``15 آذار`` -> ``15 من آذار``)."""
 
-    The engine's last resort once re-asks ran out: an invented name or a
-    date the article does not give costs that record, with a warning per
-    record, not the document. Returns the warnings, or ``None`` when any
-    error is of another kind (or outside a record), which no drop may hide.
+
+def _quotes(obj: Any) -> list[str]:
+    """Every evidence quote inside one record, as the model wrote it."""
+    if isinstance(obj, dict):
+        own = [obj["quote"]] if isinstance(obj.get("quote"), str) else []
+        return own + [q for v in obj.values() for q in _quotes(v)]
+    if isinstance(obj, list):
+        return [q for v in obj for q in _quotes(v)]
+    return []
+
+
+def article_words(value: str, quotes: list[str]) -> str | None:
+    """The article's own words for a span the model shortened, or ``None``.
+
+    Small models abbreviate what they copy ("15 آذار" for "في 15 من آذار
+    الحالي"). When every word of ``value`` occurs, in order and within a few
+    words, in one of the record's own grounded quotes, the shortest such
+    stretch of the quote is what the article writes. A name or place that the
+    record's quotes do not hold (an invented person) stays unrepaired.
+    """
+    wanted = [w for w in (normalize(t).strip(EDGE_JUNK) for t in value.split()) if w]
+    if len(wanted) < 2:
+        return None
+    best: str | None = None
+    for quote in quotes:
+        tokens = [(m.start(), m.end(), normalize(m.group()).strip(EDGE_JUNK)) for m in _TOKEN.finditer(quote)]
+        for first, (start, _, word) in enumerate(tokens):
+            if word != wanted[0]:
+                continue
+            k, last = 1, first
+            for j in range(first + 1, min(len(tokens), first + len(wanted) + _MAX_EXTRA_WORDS)):
+                if k < len(wanted) and tokens[j][2] == wanted[k]:
+                    k, last = k + 1, j
+            if k == len(wanted):
+                stretch = quote[start : tokens[last][1]].strip(EDGE_JUNK)
+                if best is None or len(stretch) < len(best):
+                    best = stretch
+    return best
+
+
+def drop_ungrounded(data: dict[str, Any], error: ValidationError) -> list[str] | None:
+    """Mend or remove what in ``data`` holds an ungrounded span or date.
+
+    The engine's last resort once re-asks ran out. A span the model
+    shortened is replaced by the article's own words when the record's
+    quotes hold them (:func:`article_words`); any other invented name, or a
+    date the article does not give, costs its record (an item of a top-level
+    list), with a warning per record, not the document. Returns the
+    warnings (the caller validates again), or ``None`` when any error is of
+    another kind (or outside a record), which no drop may hide.
     """
     where: dict[tuple[str, int], str] = {}
+    warnings: list[str] = []
     for err in error.errors():
         loc = err["loc"]
         if err["type"] != UNGROUNDED or len(loc) < 2 or not isinstance(loc[0], str) or not isinstance(loc[1], int):
             return None
+        value = err.get("input")
+        records = data.get(loc[0])
+        record = records[loc[1]] if isinstance(records, list) and loc[1] < len(records) else None
+        mended = article_words(value, _quotes(record)) if isinstance(value, str) and len(loc) > 2 else None
+        parent: Any = record
+        for step in loc[2:-1]:
+            if isinstance(parent, dict):
+                parent = parent.get(step)
+            elif isinstance(parent, list) and isinstance(step, int) and step < len(parent):
+                parent = parent[step]
+            else:
+                parent = None
+        if mended is not None and isinstance(parent, dict) and parent.get(loc[-1]) == value:
+            parent[loc[-1]] = mended
+            path = ".".join(str(p) for p in loc[2:])
+            warnings.append(f"set {loc[0]}[{loc[1]}].{path} to the article's words {mended!r} (was {value!r})")
+            continue
         where.setdefault((loc[0], loc[1]), err["msg"])
-    warnings: list[str] = []
     for name in {name for name, _ in where}:
         items = data.get(name)
         if not isinstance(items, list):

@@ -261,7 +261,7 @@ class Job:
         if salvaged is not None:
             kept, warnings, raw = salvaged
             for warning in warnings:
-                if warning.startswith("dropped "):  # a lost record is news to the user, not only provenance
+                if warning.startswith(("dropped ", "set ")):  # news to the user, not only provenance
                     log.warning("%s: %s", self.doc.id, warning)
             if cfg.repairs:
                 kept = await repair_numbers(self, kept, raw, warnings, window)
@@ -276,9 +276,10 @@ class Job:
     ) -> tuple[M, list[str], Any] | None:
         """Last resort after re-asks: keep what the article supports.
 
-        Unstated numbers become unknown (never kept), and a record whose
-        names, places, sources or dates are not in the article is dropped,
-        each with a warning; any other problem (an invented quote, a schema
+        Unstated numbers become unknown (never kept), a span the model
+        shortened becomes the article's own words where the record's quotes
+        hold them, and a record whose names, places, sources or dates are
+        still not in the article is dropped, each with a warning; any other problem (an invented quote, a schema
         error) still fails. Returns the records, the warnings and the
         answer's JSON as written.
         """
@@ -296,18 +297,18 @@ class Job:
                 data = json.loads(text)
             except ValueError:
                 return None
-            try:
-                records = model.model_validate(data)
-            except ValidationError as exc:
-                dropped = drop_ungrounded(data, exc) if isinstance(data, dict) else None
-                if dropped is None:
-                    return None
+            mended: list[str] = []
+            for _ in range(3):  # a mended span is checked again (its date words, say) before it is kept
+                ctx["warnings"].clear()  # number warnings of this attempt only
                 try:
                     records = model.model_validate(data)
-                except ValidationError:
-                    return None
-                ctx["warnings"].extend(dropped)
-            return records, list(ctx["warnings"]), data
+                    return records, [*ctx["warnings"], *mended], data
+                except ValidationError as exc:
+                    dropped = drop_ungrounded(data, exc) if isinstance(data, dict) else None
+                    if dropped is None:
+                        return None
+                    mended += dropped
+            return None
 
     def exhausted(self, exc: InstructorRetryException) -> ExtractionError:
         errors: list[str] = []
