@@ -37,7 +37,7 @@ from pydantic import (
     model_validator,
 )
 
-from .errors import ConfigError
+from .errors import ConfigError, redact_url
 
 __all__ = [
     "BackendConfig",
@@ -131,6 +131,11 @@ class _ServerBackendBase(_BackendBase):
     api_key_env: str | None = Field(default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
     api_key: SecretStr | None = Field(default=None, exclude=True, repr=False)
     """Filled from ``api_key_env`` by :meth:`Config.backend`; never from the file."""
+
+    def __repr_args__(self) -> Any:
+        """The fields, with a password in ``base_url`` (``http://user:secret@host``) shown as ``***``."""
+        for name, value in super().__repr_args__():
+            yield name, (redact_url(str(value)) if name == "base_url" and value is not None else value)
 
 
 class OpenAIBackendConfig(_ServerBackendBase):

@@ -182,6 +182,17 @@ def test_password_in_base_url_is_in_no_error_line_errors_file_or_summary(tmp_pat
         assert "hunter2" not in text
 
 
+def test_password_in_base_url_is_not_in_the_config_repr() -> None:
+    from llm_extract.config import Config
+
+    config = Config.model_validate(
+        {"backends": {"x": {"kind": "openai-compatible", "base_url": "http://user:secret@host/v1", "model": "m"}}}
+    )
+
+    assert "secret" not in repr(config) and "secret" not in str(config)
+    assert "http://***@host/v1" in repr(config.backends["x"])
+
+
 def test_key_with_backslash_or_quote_is_masked_in_every_encoding(tmp_path: Path) -> None:
     key = 'sk-PROBE\\SECRET"12345'
     with ChatServer([Reply.error(401, "error: invalid key")], echo_key=True) as server:
