@@ -35,6 +35,7 @@ from typing import Any
 
 import instructor
 import openai
+import pydantic
 
 from llm_extract import Document, Extractor, LLMExtractError
 from llm_extract.config import load_config
@@ -99,6 +100,17 @@ def extractor(url: str, workdir: Path, *, concurrency: int = 4, cache: bool = Fa
     return Extractor(load_config(config), cache=cache)
 
 
+def baseline_schema(ex: Extractor) -> type[pydantic.BaseModel]:
+    """The task's schema as a class of its own, the same fields and JSON schema.
+
+    llm_extract skips instructor's per-call async-validator walk for the classes it
+    wrapped itself (``strategies/base.py``); in this process that would speed up the
+    baseline too. A class of its own gets instructor exactly as shipped.
+    """
+    schema = ex.task.schema
+    return pydantic.create_model(schema.__name__, __base__=schema, __doc__=schema.__doc__)
+
+
 def plain_instructor(url: str, ex: Extractor, doc: Document, *, prewrapped: bool = False) -> Callable[[], Any]:
     """The same request with instructor alone: same prompt, schema, mode and sampling; no grounding, no cache.
 
@@ -110,7 +122,7 @@ def plain_instructor(url: str, ex: Extractor, doc: Document, *, prewrapped: bool
     )
     messages: Any = ex.task.messages(doc.text, doc_id=doc.id, published=doc.published)
     sampling = ex.backend_config.sampling()
-    schema = instructor.response_schema(ex.task.schema) if prewrapped else ex.task.schema
+    schema = instructor.response_schema(baseline_schema(ex)) if prewrapped else baseline_schema(ex)
 
     def call() -> Any:
         return client.chat.completions.create(
@@ -126,7 +138,7 @@ async def plain_async_instructor(url: str, ex: Extractor, doc: Document, n: int,
         openai.AsyncOpenAI(base_url=url, api_key="not-needed", max_retries=0), mode=instructor.Mode.TOOLS
     )
     messages: Any = ex.task.messages(doc.text, doc_id=doc.id, published=doc.published)
-    schema = instructor.response_schema(ex.task.schema)
+    schema = instructor.response_schema(baseline_schema(ex))
     gate = asyncio.Semaphore(concurrency)
 
     async def call() -> None:
@@ -276,8 +288,14 @@ def cache_hits(url: str, workdir: Path, doc: Document, calls: int) -> dict[str, 
     with extractor(url, workdir, cache=True) as ex:
         ex.extract(doc)
         samples = [timed(lambda: ex.extract(doc)) for _ in range(calls)]
+    # The first hit of an entry in a process grounds it again (later hits of the same bytes only parse it).
+    first = []
+    for _ in range(20):
+        with extractor(url, workdir, cache=True) as ex:
+            first.append(timed(lambda: ex.extract(doc)))
     p90 = sorted(samples)[int(0.9 * calls)] * 1000
-    return {"calls": calls, "median_ms": round(median_ms(samples), 3), "p90_ms": round(p90, 3)}
+    return {"calls": calls, "median_ms": round(median_ms(samples), 3), "p90_ms": round(p90, 3),
+            "first_in_process_median_ms": round(median_ms(first), 3)}
 
 
 def embedded(doc: Document, workdir: Path, model: str | None) -> dict[str, Any]:
@@ -366,6 +384,7 @@ def table(r: dict[str, Any]) -> str:
                  f"({a16['speedup']:.1f}x)", "", ""))
     rows += [
         ("cache hit through Extractor.extract (median)", f"{c['median_ms']:.2f} ms", "< 2 ms", ok(c["median_ms"] < 2)),
+        ("  first hit of an entry in a process (grounded again)", f"{c['first_in_process_median_ms']:.2f} ms", "", ""),
         ("client CPU at concurrency 16 (cores)", f"{c16['client_cpu_cores']:.2f}", "< 0.75 (well under 1)",
          ok(c16["client_cpu_cores"] < 0.75)),
     ]

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import hashlib
 import json
 import logging
 import os
@@ -50,6 +51,9 @@ __all__ = ["Extractor"]
 log = logging.getLogger("llm_extract")
 
 T = TypeVar("T")
+
+_GROUNDED_MAX = 100_000
+"""Cache entries an extractor remembers having grounded (64-character digests: a few MB at most)."""
 
 try:
     __version__ = version("llm_extract")
@@ -120,6 +124,7 @@ class Extractor:
         self._calls = Calls(self.backend_name, self.backend_config, self.backend)
         self._loop: Loop | None = None
         self._lock = threading.Lock()
+        self._grounded: dict[str, None] = {}  # digests of cache entries this process grounded (ordered set)
 
     @classmethod
     def from_config(
@@ -294,12 +299,24 @@ class Extractor:
         """The cached result for ``doc``, or ``None``; an entry that no longer validates is a miss."""
         if self.cache is None:
             return None
-        text = self.cache.get(self.cache_key(doc))
+        key = self.cache_key(doc)
+        text = self.cache.get(key)
         if text is None:
             return None
+        # Grounding a stored entry again (every quote, number, name and date against the article)
+        # is most of a hit's time. Its verdict depends only on the entry's bytes under this key
+        # (the key holds the text, publication date and task), so bytes this process has already
+        # grounded are only parsed; changed bytes, or another process, are grounded again.
+        digest = hashlib.sha256(f"{key}\n{text}".encode("utf-8", "surrogatepass")).hexdigest()
         try:
-            with grounding(source or SourceText(doc.text), lexicon=self.task.lexicon, published=doc.published):
+            if digest in self._grounded:
                 result = DocumentResult.from_dict(json.loads(text), self.task.schema, doc.text)
+            else:
+                with grounding(source or SourceText(doc.text), lexicon=self.task.lexicon, published=doc.published):
+                    result = DocumentResult.from_dict(json.loads(text), self.task.schema, doc.text)
+                self._grounded[digest] = None
+                if len(self._grounded) > _GROUNDED_MAX:
+                    del self._grounded[next(iter(self._grounded))]
         except (ValueError, KeyError, TypeError, AttributeError, ValidationError) as exc:  # Attribute: not a dict
             log.warning("%s: cached result no longer validates, extracting again (%s)", doc.id, type(exc).__name__)
             return None

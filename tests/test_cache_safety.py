@@ -273,6 +273,21 @@ def test_entry_that_no_longer_validates_is_a_miss_not_a_crash(
     assert ex.extract(SEED).provenance.cache_hit  # the good result replaced the stale one
 
 
+def test_entry_changed_after_this_process_read_it_is_grounded_again(
+    server: ChatServer, make_extractor: MakeExtractor
+) -> None:
+    server.push(Reply.records(seed_reply()), Reply.records(seed_reply()))
+    ex = make_extractor()
+    first = ex.extract(SEED)
+    assert ex.extract(SEED).provenance.cache_hit  # grounded once by this extractor
+    assert ex.cache is not None
+    ex.cache.set(ex.cache_key(ex.document(SEED)), _stale(first.to_dict(), "quote_not_in_article"))
+
+    again = ex.extract(SEED)
+
+    assert not again.provenance.cache_hit and len(server.requests) == 2
+
+
 def test_cache_file_that_is_not_a_database_is_one_config_line(
     tmp_path: Path, server: ChatServer, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -14,6 +14,7 @@ import asyncio
 import json
 import logging
 import re
+import weakref
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -22,6 +23,8 @@ from typing import Any, ClassVar, TypeVar
 
 import instructor
 from instructor.core.exceptions import IncompleteOutputException, InstructorRetryException
+from instructor.v2.core import patch as _instructor_patch
+from instructor.v2.validation import async_validators as _instructor_async_validators
 from openai.types.chat import ChatCompletion
 from pydantic import BaseModel, ValidationError
 
@@ -76,14 +79,44 @@ def payload(completion: Any) -> str | None:
 
 
 @lru_cache(maxsize=256)
+@lru_cache(maxsize=256)
 def wrapped(model: type[BaseModel]) -> type[BaseModel]:
-    """``model`` wrapped once for instructor.
+    """``model`` wrapped once for instructor, and checked once for async validators.
 
     instructor wraps a plain model in a new class on every call, which defeats
     its schema cache (~15 ms of JSON-schema generation per call); wrapped
     once, it hits.
     """
-    return instructor.response_schema(model)
+    response_model = instructor.response_schema(model)
+    if response_model not in _NO_ASYNC_VALIDATORS:
+        _reject_async_validators(response_model)  # raises for a model that has one, every time
+        _NO_ASYNC_VALIDATORS.add(response_model)
+    return response_model
+
+
+_reject_async_validators: Callable[[Any], None] = _instructor_async_validators.reject_async_validators
+_NO_ASYNC_VALIDATORS: weakref.WeakSet[type] = weakref.WeakSet()
+"""Response models this module wrapped and found free of instructor async validators."""
+
+
+def _reject_async_validators_once(response_model: Any) -> None:
+    """instructor's check, skipped for a model :func:`wrapped` has already checked.
+
+    instructor 1.17 walks the response model's whole class tree, every member
+    of every base class, six times per call to refuse async validators: about
+    5 ms a call for the conflict schema, a third of the client's CPU per
+    request (measured with ``benchmarks/bench.py``). The verdict depends only
+    on the class, which does not change, so a class this module checked is
+    not walked again. Any other class gets instructor's own check, unchanged.
+    """
+    if isinstance(response_model, type) and response_model in _NO_ASYNC_VALIDATORS:
+        return
+    _reject_async_validators(response_model)
+
+
+# instructor reads the check from its module at each call, except ``patch``, which imported it.
+_instructor_async_validators.reject_async_validators = _reject_async_validators_once
+_instructor_patch.reject_async_validators = _reject_async_validators_once  # type: ignore[attr-defined]
 
 
 @lru_cache(maxsize=256)
