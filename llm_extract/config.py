@@ -162,6 +162,14 @@ class EmbeddedBackendConfig(_BackendBase):
     n_ctx: int = Field(default=8192, ge=512, le=131_072)
     repeat_penalty: float = Field(default=1.1, ge=1.0, le=2.0)
     max_tokens: int = Field(default=1536, ge=16, le=32_768)
+    max_reasks: int = Field(
+        default=0,
+        ge=0,
+        le=10,
+        description="re-asks after invalid output; none by default: at temperature 0 the small model "
+        "wrote the same answer again (the seed: three generations, 377 s, the same shortened date words), "
+        "so what fails grounding is mended, dropped or set unknown at once",
+    )
     concurrency: int = Field(default=1, ge=1, le=1)
     chunk_chars: int = Field(default=6_000, ge=500, le=200_000)
     deadline: float = Field(default=1800.0, gt=0.0, le=86_400.0)

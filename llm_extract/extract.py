@@ -285,6 +285,7 @@ class Extractor:
                 "sampling": cfg.sampling(),
                 "chunking": [cfg.chunk_chars, cfg.chunk_overlap],
                 "strategy": self.strategy.identity() | ({"repairs": True} if cfg.repairs else {}),
+                "max_reasks": cfg.max_reasks,
                 "task": self.task.name,
                 "merge": {name: list(keys) for name, keys in self.task.merge_keys.items()},
                 "prompt": self.task.prompt_sha256_for(cfg.compact_prompt),

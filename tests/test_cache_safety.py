@@ -288,6 +288,15 @@ def test_entry_changed_after_this_process_read_it_is_grounded_again(
     assert not again.provenance.cache_hit and len(server.requests) == 2
 
 
+def test_changing_max_reasks_extracts_again(server: ChatServer, make_extractor: MakeExtractor) -> None:
+    server.push(Reply.records(seed_reply()), Reply.records(seed_reply()))
+    make_extractor(max_reasks=0).extract(SEED)
+
+    again = make_extractor(max_reasks=1).extract(SEED)
+
+    assert not again.provenance.cache_hit and len(server.requests) == 2
+
+
 def test_cache_file_that_is_not_a_database_is_one_config_line(
     tmp_path: Path, server: ChatServer, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

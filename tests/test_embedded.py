@@ -494,3 +494,29 @@ def test_records_that_differ_in_any_field_are_all_kept() -> None:
     answer = '{"people": [' + ", ".join(records) + "]}"
 
     assert sample(answer) == (False, None)
+
+
+def test_grammar_constrained_greedy_picks_the_tokens_llama_cpp_pythons_own_sampler_picks(
+    tiny_model: None, cache_dir: Path
+) -> None:
+    from llama_cpp import Llama, LlamaGrammar
+
+    from llm_extract.backends.embedded.runtime import load
+    from llm_extract.backends.embedded.weights import ensure_model, lookup
+
+    spec = lookup(TINY)
+    path = ensure_model(spec, cache_dir)
+    schema = json.dumps(DeathReport.model_json_schema())
+    messages = [{"role": "system", "content": SYSTEM}, {"role": "user", "content": f"Article: {TEXT}\nAnswer:"}]
+    plain = Llama(model_path=str(path), n_ctx=1024, n_threads=2, verbose=False)
+    ours = load(spec, path, 1024, 2).llama
+
+    answers = [
+        llama.create_chat_completion(
+            messages=messages, grammar=LlamaGrammar.from_json_schema(schema, verbose=False),
+            temperature=0.0, repeat_penalty=1.1, max_tokens=120,
+        )["choices"][0]["message"]["content"]
+        for llama in (plain, ours)
+    ]  # fmt: skip
+
+    assert answers[0] == answers[1] and json.loads(answers[1])["casualties"] is not None

@@ -245,6 +245,22 @@ def test_date_words_the_model_shortened_become_the_articles_words_and_the_incide
     assert any("the article's words '15 من آذار'" in w for w in result.provenance.warnings)
 
 
+def test_shortened_date_words_found_in_another_sentence_of_the_article_are_mended_there(
+    server: ChatServer, make_extractor: Any
+) -> None:
+    reply = seed_reply()
+    incident = reply["incidents"][0]
+    incident["date"]["text"] = "15 آذار"  # the article: "في 15 من آذار الحالي", "التي جرت في 15 من آذار"
+    incident["evidence"] = incident["casualties"][0]["evidence"]  # quotes without the date words
+    server.push(Reply.records(reply))
+
+    result = make_extractor(max_reasks=0).extract(SEED, published="2022-03-20")
+
+    assert len(server.requests) == 1
+    [kept] = result.records.incidents
+    assert (kept.date.text, kept.date.value) == ("15 من آذار", "2022-03-15")
+
+
 def test_date_words_the_record_quotes_do_not_hold_still_cost_the_record(
     server: ChatServer, make_extractor: Any
 ) -> None:

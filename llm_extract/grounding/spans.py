@@ -21,7 +21,7 @@ from pydantic_core import CoreSchema, PydanticCustomError, core_schema
 
 from .context import context_of
 from .numbers import numbers_stated
-from .text import EDGE_JUNK, SourceText, normalize
+from .text import EDGE_JUNK, SourceText, normalize, quotable_passages
 
 UNGROUNDED = "ungrounded"
 """The error type of a span or date the article does not support (see :func:`drop_ungrounded`)."""
@@ -145,14 +145,15 @@ def _quotes(obj: Any) -> list[str]:
     return []
 
 
-def article_words(value: str, quotes: list[str]) -> str | None:
+def article_words(value: str, quotes: list[str], max_extra: int = _MAX_EXTRA_WORDS) -> str | None:
     """The article's own words for a span the model shortened, or ``None``.
 
     Small models abbreviate what they copy ("15 آذار" for "في 15 من آذار
-    الحالي"). When every word of ``value`` occurs, in order and within a few
-    words, in one of the record's own grounded quotes, the shortest such
-    stretch of the quote is what the article writes. A name or place that the
-    record's quotes do not hold (an invented person) stays unrepaired.
+    الحالي"). When every word of ``value`` occurs, in order and with at most
+    ``max_extra`` other words among them, in one of ``quotes`` (the record's
+    own grounded quotes, or the article's sentences), the shortest such
+    stretch is what the article writes. A name or place written nowhere in
+    them (an invented person) stays unrepaired.
     """
     wanted = [w for w in (normalize(t).strip(EDGE_JUNK) for t in value.split()) if w]
     if len(wanted) < 2:
@@ -164,7 +165,7 @@ def article_words(value: str, quotes: list[str]) -> str | None:
             if word != wanted[0]:
                 continue
             k, last = 1, first
-            for j in range(first + 1, min(len(tokens), first + len(wanted) + _MAX_EXTRA_WORDS)):
+            for j in range(first + 1, min(len(tokens), first + len(wanted) + max_extra)):
                 if k < len(wanted) and tokens[j][2] == wanted[k]:
                     k, last = k + 1, j
             if k == len(wanted):
@@ -174,12 +175,17 @@ def article_words(value: str, quotes: list[str]) -> str | None:
     return best
 
 
-def drop_ungrounded(data: dict[str, Any], error: ValidationError) -> list[str] | None:
+_MAX_EXTRA_WORDS_ARTICLE = 1
+"""Outside the record's own quotes, a repaired span may hold one word beyond the model's (``15 من آذار``)."""
+
+
+def drop_ungrounded(data: dict[str, Any], error: ValidationError, article: str | None = None) -> list[str] | None:
     """Mend or remove what in ``data`` holds an ungrounded span or date.
 
     The engine's last resort once re-asks ran out. A span the model
     shortened is replaced by the article's own words when the record's
-    quotes hold them (:func:`article_words`); any other invented name, or a
+    quotes hold them, or else when one of the ``article``'s sentences holds
+    them with at most one word more (:func:`article_words`); any other invented name, or a
     date the article does not give, costs its record (an item of a top-level
     list), with a warning per record, not the document. Returns the
     warnings (the caller validates again), or ``None`` when any error is of
@@ -195,6 +201,8 @@ def drop_ungrounded(data: dict[str, Any], error: ValidationError) -> list[str] |
         records = data.get(loc[0])
         record = records[loc[1]] if isinstance(records, list) and loc[1] < len(records) else None
         mended = article_words(value, _quotes(record)) if isinstance(value, str) and len(loc) > 2 else None
+        if mended is None and article and isinstance(value, str) and len(loc) > 2:
+            mended = article_words(value, quotable_passages(article), _MAX_EXTRA_WORDS_ARTICLE)
         parent: Any = record
         for step in loc[2:-1]:
             if isinstance(parent, dict):

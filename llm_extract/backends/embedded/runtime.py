@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from llama_cpp.llama_grammar import LlamaGrammar
 from ...merge import item_key
 from .prefix import Identity, PrefixStore, prefix_length
+from .sampling import GreedyGrammar, greedy_applies
 from .weights import PORTABLE_CMAKE_ARGS, RUNTIME_DIST, RUNTIME_VERSION, PackagedModel
 
 log = logging.getLogger("llm_extract.embedded")
@@ -66,6 +67,8 @@ class _Running:
         """The system message of the chat completion being generated: the fixed prefix."""
         self.prefix_tokens: dict[str, tuple[int, ...]] = {}
         """The prefix tokens found for each system message (found once, checked every time)."""
+        self.greedy: GreedyGrammar | None = None
+        """The grammar-constrained greedy sampler of the generation under way."""
 
 
 class RepeatWatch:
@@ -216,13 +219,33 @@ def load(spec: PackagedModel, path: Path, n_ctx: int, n_threads: int, verified_s
                     prefix = _fixed_prefix(self, running, tokens, running.system)
                     if prefix:
                         running.prefixes.prepare(self, prefix)
-                for token in super().generate(tokens, *args, **kwargs):
-                    if running.cancelled.is_set():
-                        return
-                    watch = running.watch
-                    if watch is not None and watch.feed(self.detokenize([token])):
-                        return
-                    yield token
+                running.greedy = None  # a new generation: the grammar starts again
+                try:
+                    for token in super().generate(tokens, *args, **kwargs):
+                        if running.cancelled.is_set():
+                            return
+                        watch = running.watch
+                        if watch is not None and watch.feed(self.detokenize([token])):
+                            return
+                        yield token
+                finally:
+                    if running.greedy is not None:
+                        running.greedy.close()
+                        running.greedy = None
+
+            def sample(self, *args: Any, **kwargs: Any) -> int:
+                # Greedy under a grammar: the grammar judges the best token first, not the whole vocabulary.
+                if args or not greedy_applies(kwargs):
+                    return int(super().sample(*args, **kwargs))
+                greedy = running.greedy
+                if greedy is None or greedy.grammar is not kwargs["grammar"]:
+                    if greedy is not None:
+                        greedy.close()
+                    greedy = running.greedy = GreedyGrammar(
+                        self, kwargs["grammar"], float(kwargs.get("repeat_penalty", 1.0)), self.last_n_tokens_size
+                    )
+                idx = kwargs.get("idx")
+                return greedy.sample(idx - self.n_tokens if idx is not None else -1)
 
         try:
             llama = _Cancellable(
