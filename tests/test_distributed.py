@@ -252,7 +252,7 @@ def test_a_worker_killed_mid_run_then_a_rerun_leaves_each_id_once_and_asks_no_fi
     # a document whose answer was sent well before the kill had reached the cache
     finished = {doc_of(r) for r in requests if r.finished and r.finished < killed["at"] - 1.0} - {None}
     asked_after = {doc_of(r) for r in requests if r.started > killed["at"]} - {None}
-    assert len(finished) > 50
+    assert finished  # how many depends on the machine's load; that none is asked again does not
     assert not finished & asked_after
     assert len(requests) == asked_first  # the rerun found every document written: no request at all
     assert first.failed == 0 and second.rows == N and second.skipped == N
