@@ -19,15 +19,25 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated, Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, model_validator
 
 from llm_extract.evaluation.comparators import Aligned, All, Claims, Date, Exact, Names, Quotes, SetOf
 from llm_extract.evaluation.comparators import Text as TextMatch
 from llm_extract.evaluation.spec import EvaluationSpec, RecordSpec
-from llm_extract.grounding import ARTICLE_SPAN, Count, DateOf, Evidence, GroundedRecord, NumberLexicon
+from llm_extract.grounding import (
+    ARTICLE_SPAN,
+    Count,
+    DateOf,
+    Evidence,
+    GroundedRecord,
+    NumberLexicon,
+    context_of,
+    count_mentions,
+)
 from llm_extract.task import Task, read_template
 
 __all__ = [
+    "COUNT_WORDS",
     "EVALUATION",
     "LEXICON",
     "TASK",
@@ -59,7 +69,6 @@ EvidenceList = Annotated[
     list[Evidence],
     Field(min_length=1, max_length=4, description="Verbatim quotes from the article that support this."),
 ]
-
 
 
 # --- number grounding: what states a count in these articles ----------------------------------
@@ -138,7 +147,7 @@ class DatePrecision(StrEnum):
 class EventDate(_Model):
     """A date as the article gives it, resolved as far as the text allows."""
 
-    text: AsWritten = Field(description="The date words as written in the article, e.g. 'في 15 من آذار الحالي'.")
+    text: AsWritten = Field(description="The article's own words that say when, copied exactly; '' if it says nothing.")
     value: Annotated[str | None, DateOf("text")] = Field(
         default=None,
         pattern=r"^\d{4}(-\d{2}(-\d{2})?)?$",
@@ -179,10 +188,31 @@ class Actor(_Model):
     backed_by: Short | None = Field(default=None, description="Foreign backer where given, e.g. 'Russia'.")
 
 
+# fmt: off
+COUNT_WORDS: dict[str, tuple[str, ...]] = {
+    "killed": (
+        "killed", "kill", "kills", "killing", "dead", "died", "dies", "death", "deaths", "toll", "lives",
+        "fatalities", "perished", "martyred",
+        "قتل", "مقتل", "قتلى", "قتيل", "قتلوا", "مصرع", "استشهاد", "استشهد", "شهيد", "شهداء", "وفاة", "توفي",
+    ),
+    "wounded": (
+        "wounded", "wounding", "injured", "injuring", "injuries", "hurt",
+        "جرح", "جرحى", "جريح", "إصابة", "إصابات", "مصاب", "مصابين", "أصيب", "أصيبوا", "جراح",
+    ),
+    "captured": (
+        "captured", "capturing", "detained", "arrested", "abducted", "kidnapped",
+        "أسر", "أسرى", "أسير", "اعتقال", "اعتقل", "احتجاز", "اختطاف", "خطف",
+    ),
+    "released": ("released", "freed", "الإفراج", "أفرج", "إطلاق"),
+}
+# fmt: on
+"""The words that say what a count counts: a null count is read from its record's quote through them."""
+
+
 class Casualties(GroundedRecord):
     """Losses of one side. ``None`` = unknown; a number must be stated in ``evidence``."""
 
-    side: Short = Field(description="Whose losses, as written (e.g. 'قوات النظام').")
+    side: Short = Field(description="Whose losses, as the article names them.")
     side_en: Short | None = None
     killed: Count = None
     wounded: Count = None
@@ -191,6 +221,7 @@ class Casualties(GroundedRecord):
     evidence: EvidenceList
 
     number_lexicon: ClassVar[NumberLexicon | None] = LEXICON
+    count_words: ClassVar[dict[str, tuple[str, ...]]] = COUNT_WORDS
 
 
 class MaterialLoss(GroundedRecord):
@@ -214,6 +245,30 @@ class Incident(_Model):
     material_losses: list[MaterialLoss] = Field(default_factory=list, max_length=4)
     summary: Text = Field(description="One or two sentences in English.")
     evidence: EvidenceList
+
+    @model_validator(mode="after")
+    def _casualties_from_quotes(self, info: ValidationInfo) -> Incident:
+        """An incident quoted as "50 Civilians Killed" has that toll, even when the model listed no losses.
+
+        Small models leave ``casualties`` empty under such a headline. During
+        extraction (``read_counts``), the first of the incident's quotes that
+        states a count without doubt becomes one side's losses: the counted
+        noun as written ("Civilians") names the side, "unspecified" when the
+        quote names none.
+        """
+        ctx = context_of(info)
+        if self.casualties or not ctx or not ctx.get("read_counts"):
+            return self
+        lexicon = ctx.get("lexicon") if isinstance(ctx.get("lexicon"), NumberLexicon) else LEXICON
+        for evidence in self.evidence:
+            mentions = count_mentions(evidence.quote, COUNT_WORDS, lexicon)
+            if mentions:
+                side = next((m.noun for m in mentions.values() if m.noun), None) or "unspecified"
+                losses = {name: m.value for name, m in mentions.items()}
+                data = {"side": side[:120], "evidence": [{"quote": evidence.quote}], **losses}
+                self.casualties.append(Casualties.model_validate(data, context=ctx))
+                break
+        return self
 
 
 class NegotiationOutcome(StrEnum):
@@ -275,7 +330,7 @@ class PersonnelClaim(_Model):
     destination_en: Short | None = None
     new_role: Short | None = None
     reason: Text | None = None
-    source: AsWritten = Field(description="Who says so, as written: 'تجمع أحرار حوران', 'a former commander'.")
+    source: AsWritten = Field(description="Who says so, as the article names them: a group, an outlet, 'a former commander'.")
     source_en: Short | None = None
     evidence: EvidenceList
 

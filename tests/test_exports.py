@@ -17,7 +17,7 @@ from llm_extract.testing import ChatServer, Reply
 
 ARTICLE = SEED.read_text(encoding="utf-8")
 
-# A second incident of the seed article whose killed are not stated ("unknown"), placed only
+# A second incident of the seed article whose side's quote states no count ("unknown"), placed only
 # by its governorate, dated only to the month.
 UNPLACED_INCIDENT: dict[str, Any] = {
     "date": {"text": "آذار الحالي", "value": "2022-03", "precision": "month"},
@@ -26,7 +26,7 @@ UNPLACED_INCIDENT: dict[str, Any] = {
     "sub_event_type": "Attack",
     "actors": [{"name": "قوات النظام", "name_en": "Syrian regime forces", "type": "state_forces"}],
     "casualties": [
-        {"side": "أبناء المدينة", "evidence": [{"quote": "وأسفرت الاشتباكات في جاسم عن مقتل شخصين من أبناء المدينة"}]}
+        {"side": "قوات النظام", "evidence": [{"quote": "نقلت قوات النظام السوري، العميد عقاب صقر عباس"}]}
     ],
     "summary": "Regime forces attacked residents.",
     "evidence": [{"quote": "نقلت قوات النظام السوري، العميد عقاب صقر عباس"}],

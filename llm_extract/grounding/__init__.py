@@ -27,9 +27,9 @@ against), :mod:`.numbers` (numbers stated in words or digits),
 
 from __future__ import annotations
 
-from .context import grounding
+from .context import context_of, grounding
 from .lexicon import NO_LEXICON, NumberLexicon
-from .numbers import STATED, Count, Stated, numbers_stated
+from .numbers import STATED, Count, CountMention, Stated, count_mentions, numbers_stated
 from .records import Evidence, GroundedRecord, iter_evidence
 from .spans import ARTICLE_SPAN, UNGROUNDED, ArticleSpan, DateOf, Span, drop_ungrounded
 from .text import MIN_QUOTE_CHARS, SourceText, normalize, quotable_passages
@@ -42,6 +42,7 @@ __all__ = [
     "UNGROUNDED",
     "ArticleSpan",
     "Count",
+    "CountMention",
     "DateOf",
     "Evidence",
     "GroundedRecord",
@@ -49,6 +50,8 @@ __all__ = [
     "SourceText",
     "Span",
     "Stated",
+    "context_of",
+    "count_mentions",
     "drop_ungrounded",
     "grounding",
     "iter_evidence",

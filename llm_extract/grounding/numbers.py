@@ -8,6 +8,7 @@ in digits or in Arabic/English number words, plus the task's own
 from __future__ import annotations
 
 import re
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Annotated, Literal
 
@@ -163,7 +164,9 @@ def numbers_stated(text: str, lexicon: NumberLexicon | None = None) -> set[int]:
     found: set[int] = set()
     words = _WORD.findall(norm)
     prev_unit: int | None = None
+    prev_tens: int | None = None  # English "thirty-five": the tens come first
     for i, raw in enumerate(words):
+        tens, prev_tens = prev_tens, None
         if raw[0].isdigit():
             digits = raw.rstrip(".,").replace(",", "")
             if digits.isdigit():
@@ -182,6 +185,10 @@ def numbers_stated(text: str, lexicon: NumberLexicon | None = None) -> set[int]:
                 found.add(value % 10 + 10)
             if prev_unit is not None and (word in _AR_TENS or (raw in _EN_WORDS and value >= 20)):
                 found.add(prev_unit + value)
+            if tens is not None and raw in _EN_WORDS and value < 10:
+                found.add(tens + value)
+            if raw in _EN_WORDS and value in range(20, 100, 10):
+                prev_tens = value
             if (value in (100, 1000) or raw in lexicon.words) and prev_unit is not None:
                 found.add(prev_unit * value)
             prev_unit = value if value < 10 else None
@@ -198,3 +205,148 @@ def numbers_stated(text: str, lexicon: NumberLexicon | None = None) -> set[int]:
     if any(phrase in norm for phrase in lexicon.zero_phrases):
         found.add(0)
     return found
+
+
+@dataclass(frozen=True)
+class CountMention:
+    """A number a text states for one kind of count, and the word after it that says what it counts."""
+
+    value: int
+    noun: str | None
+    """The counted noun as the text writes it ("civilians", "شخصين"), or ``None`` when none follows."""
+
+
+_TOKEN = re.compile(r"[0-9]+(?:[,.][0-9]{3})*|[^\W\d_]+(?:'[^\W\d_]+)?|[^\w\s]")
+_BOUNDARY = frozenset('.;:!?،؛,()[]"«»')
+_BLOCK = frozenset(
+    {
+        *("and", "including", "among", "besides", "while", "but", "بينهم", "منهم", "بينها", "فيما", "بينما"),
+        *("number", "several", "dozens", "scores", "hundreds", "many", "some", "عدد", "عشرات", "مئات", "العديد", "بعض"),
+    }
+)
+"""Words a count does not reach across: "killed 69 civilians including 19 children" counts 69 killed,
+and "قتيلين وعدد من الجرحى" (two killed and a number of wounded) states no number of wounded."""
+_DUAL_ENDINGS = ("تين", "تان", "ين", "ان")
+_NOT_NOUNS = frozenset(
+    {
+        *("in", "of", "at", "on", "and", "were", "was", "by", "from", "the", "to", "as", "after", "with", "when"),
+        *("في", "من", "على", "الى", "عن", "بعد", "خلال", "جراء", "اثر", "حين"),
+    }
+)
+_REACH = 4
+"""How many words may stand between a count and the word that says what it counts."""
+
+
+def _is_latin(text: str) -> bool:
+    letters = [c for c in text if c.isalpha()]
+    return sum(c.isascii() for c in letters) * 2 > len(letters)
+
+
+def count_mentions(
+    text: str, kinds: Mapping[str, Collection[str]], lexicon: NumberLexicon | None = None
+) -> dict[str, CountMention]:
+    """For each kind of count, the one number ``text`` states next to one of its words.
+
+    ``kinds`` maps a count (``"killed"``) to the words that name it
+    (``"killed"``, ``"مقتل"``; an Arabic word also matches after و/ب/ال).
+    A number counts for the nearest such word within a few words, never
+    across punctuation, "and" or "including", and never a year written in
+    digits. English puts the number first ("four civilians were killed"),
+    Arabic after the word ("مقتل أربعة مدنيين"); the other side is read when
+    the first has none. A kind whose words meet two different numbers is
+    left out: a count is read only when the text leaves no doubt, and
+    "a number of wounded" states none.
+    """
+    lexicon = lexicon or NO_LEXICON
+    tokens = _TOKEN.findall(normalize(text))
+    latin = _is_latin(text)
+    owner: dict[str, str] = {normalize(w): kind for kind, words in kinds.items() for w in words}
+
+    def kind_of(token: str) -> str | None:
+        word = _strip_article(token)
+        if kind := owner.get(token) or owner.get(word):
+            return kind
+        stem = next((word[: -len(e)] for e in _DUAL_ENDINGS if word.endswith(e) and len(word) - len(e) >= 3), "")
+        return owner.get(stem) if stem in lexicon.noun_forms else None  # قتيلين: two killed
+
+    def value_at(i: int) -> tuple[int, int] | None:
+        """The number starting at token ``i`` and the index of the word after it."""
+        run: list[str] = []
+        j = i
+        while j < len(tokens) and ((tokens[j] == "-" and run) or _number_word(tokens[j], lexicon)):
+            run.append(tokens[j])
+            j += 1
+        if run and run[-1] == "-":
+            run.pop()
+            j -= 1
+        if not run:
+            article = tokens[i] in ("a", "an") and lexicon.singular is not None
+            if article and lexicon.singular.match(" ".join(tokens[i : i + 3])):  # type: ignore[union-attr]
+                return 1, i + 1 if lexicon.singular.match(" ".join(tokens[i : i + 2])) else i + 2  # type: ignore[union-attr]
+            return None
+        if len(run) == 1 and run[0].isdigit() and 1900 <= int(run[0]) <= 2100:
+            return None  # a year
+        stated = numbers_stated(" ".join(run), lexicon) - {0}
+        if not stated:
+            return None
+        if lexicon.noun_forms.get(_strip_article(run[-1])):
+            return max(stated), j - 1  # a dual noun is its own counted word: قتيلين
+        return max(stated), j
+
+    def nearest(i: int, step: int, kind: str) -> CountMention | None:
+        k = i + step
+        while 0 <= k < len(tokens) and abs(k - i) <= _REACH:
+            token = tokens[k]
+            if token in _BOUNDARY or token in _BLOCK or _strip_article(token) in _BLOCK:
+                return None
+            if kind_of(token) not in (None, kind):
+                return None
+            if (found := value_at(k)) is not None:
+                value, after = found
+                noun = tokens[after] if after < len(tokens) else None
+                if noun is not None and (noun in _NOT_NOUNS or noun in _BOUNDARY or kind_of(noun) or noun.isdigit()):
+                    noun = None
+                return CountMention(value, _as_written(noun, text))
+            k += step
+        return None
+
+    found: dict[str, set[CountMention]] = {}
+    for i, token in enumerate(tokens):
+        kind = kind_of(token)
+        if kind is None:
+            continue
+        first, second = (-1, 1) if latin else (1, -1)
+        itself = _number_word(token, lexicon) and value_at(i)  # a dual that names the count: قتيلين
+        mention = CountMention(itself[0], None) if itself else None
+        mention = mention or nearest(i, first, kind) or nearest(i, second, kind)
+        if mention is not None:
+            found.setdefault(kind, set()).add(mention)
+    return {kind: next(iter(ms)) for kind, ms in found.items() if len({m.value for m in ms}) == 1}
+
+
+def _number_word(token: str, lexicon: NumberLexicon) -> bool:
+    """Whether ``token`` is (part of) a number; a dual of a noun in ي is also its plural (مدنيين), so not."""
+    if token.isdigit() or token.replace(",", "").replace(".", "").isdigit():
+        return True
+    if token in ("no", "none", "zero", "a", "an", "single"):
+        return False
+    word = _strip_article(token)
+    return bool(
+        token in _EN_WORDS
+        or word in _AR_UNITS
+        or word in _AR_TENS
+        or word in _AR_BIG
+        or token in lexicon.words
+        or (lexicon.noun_forms.get(word, frozenset()) - {1} and not word.endswith(("يين", "يان")))
+    )
+
+
+def _as_written(noun: str | None, text: str) -> str | None:
+    """The article's spelling of a normalized word (``civilians`` → ``Civilians``)."""
+    if noun is None:
+        return None
+    word: str
+    for word in re.findall(r"[^\W\d_]+", text):
+        if normalize(word) == noun:
+            return word
+    return noun

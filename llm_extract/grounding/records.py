@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, model_validator
@@ -10,7 +10,7 @@ from pydantic.json_schema import SkipJsonSchema
 
 from .context import context_of
 from .lexicon import NO_LEXICON, NumberLexicon
-from .numbers import Stated, numbers_stated
+from .numbers import Stated, count_mentions, numbers_stated
 from .text import SourceText
 
 
@@ -73,6 +73,13 @@ class GroundedRecord(BaseModel):
     ``context["unstated_numbers"] == "unknown"`` it is set to ``None`` and a
     warning is appended to ``context["warnings"]`` instead: the engine's last
     resort when re-asks ran out, so a number is never invented.
+
+    Honest must not mean empty: small models often leave a count null that
+    their own quote states ("four civilians were killed"). With
+    ``context["read_counts"]`` (the engine's extraction), a null count named
+    in :attr:`count_words` is read from the record's quotes when they state
+    exactly one number next to one of its words (see
+    :func:`~llm_extract.grounding.numbers.count_mentions`), with a warning.
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -81,11 +88,18 @@ class GroundedRecord(BaseModel):
     """What states a count in this record's quotes when the grounding block names no task lexicon
     (a record validated on its own, outside the engine); the task's lexicon wins inside the engine."""
 
+    count_words: ClassVar[Mapping[str, tuple[str, ...]]] = {}
+    """Per count field, the words that say what it counts (``{"killed": ("killed", "مقتل")}``):
+    what lets a null count be read from the record's own quotes."""
+
     @model_validator(mode="after")
     def _numbers_are_stated(self, info: ValidationInfo) -> GroundedRecord:
         ctx = context_of(info)
         if not ctx or not isinstance(ctx.get("source"), SourceText):
             return self
+        quotes = " ".join(e.quote for e in iter_evidence(getattr(self, "evidence", [])))
+        found = ctx.get("lexicon") or type(self).number_lexicon
+        lexicon = found if isinstance(found, NumberLexicon) else NO_LEXICON
         stated: set[int] | None = None
         for name, finfo in type(self).model_fields.items():
             if not any(isinstance(m, Stated) for m in finfo.metadata):
@@ -94,9 +108,7 @@ class GroundedRecord(BaseModel):
             if value is None:
                 continue
             if stated is None:
-                quotes = " ".join(e.quote for e in iter_evidence(getattr(self, "evidence", [])))
-                lexicon = ctx.get("lexicon") or type(self).number_lexicon
-                stated = numbers_stated(quotes, lexicon if isinstance(lexicon, NumberLexicon) else NO_LEXICON)
+                stated = numbers_stated(quotes, lexicon)
             if value in stated:
                 continue
             problem = f"{type(self).__name__}.{name}={value} is not stated in this record's evidence quotes"
@@ -107,4 +119,17 @@ class GroundedRecord(BaseModel):
                     warnings.append(problem + "; recorded as unknown")
                 continue
             raise ValueError(problem + ". Quote the words that state the number, or use null (unknown).")
+        if ctx.get("read_counts") and self.count_words:
+            self._read_counts(quotes, lexicon, ctx)
         return self
+
+    def _read_counts(self, quotes: str, lexicon: NumberLexicon, ctx: dict[str, object]) -> None:
+        fields = type(self).model_fields
+        missing = {k: words for k, words in self.count_words.items() if k in fields and getattr(self, k) is None}
+        if not missing:
+            return
+        for name, mention in count_mentions(quotes, missing, lexicon).items():
+            object.__setattr__(self, name, mention.value)
+            warnings = ctx.setdefault("warnings", [])
+            if isinstance(warnings, list):
+                warnings.append(f"{type(self).__name__}.{name}={mention.value} read from its evidence quote")
