@@ -313,12 +313,9 @@ class Extractor:
             if digest in self._grounded:
                 result = DocumentResult.from_dict(json.loads(text), self.task.schema, doc.text)
             else:
-                with grounding(
-                    source or SourceText(doc.text), lexicon=self.task.lexicon, published=doc.published, read_counts=True
-                ):
-                    result = DocumentResult.from_dict(json.loads(text), self.task.schema, doc.text)
-                # An entry stored before a count could be read from its quotes comes back changed:
-                # only bytes that ground to themselves may be parsed without grounding next time.
+                result = self._read(doc, source or SourceText(doc.text), text)
+                # An entry whose quotes state a count the model left null comes back changed:
+                # only bytes that read as themselves may be parsed without grounding next time.
                 if result.to_json() == text:
                     self._grounded[digest] = None
                     if len(self._grounded) > _GROUNDED_MAX:
@@ -421,9 +418,20 @@ class Extractor:
             llm_extract_version=__version__,
         )
         result = DocumentResult(doc_id=doc.id, records=records, provenance=provenance, text=doc.text)
+        stored = result.to_json()
         if self.cache is not None:
-            self.cache.set(self.cache_key(doc), result.to_json())
-        return result
+            self.cache.set(self.cache_key(doc), stored)
+        return self._read(doc, source, stored)
+
+    def _read(self, doc: Document, source: SourceText, stored: str) -> DocumentResult:
+        """A stored answer as the user gets it: grounded again, with the counts its quotes state read in.
+
+        The cache holds what the model answered; counts read from the quotes
+        (``read_counts``) are derived on every read, so a better reader never
+        needs the model again and never meets a count an older one wrote.
+        """
+        with grounding(source, lexicon=self.task.lexicon, published=doc.published, read_counts=True):
+            return DocumentResult.from_dict(json.loads(stored), self.task.schema, doc.text)
 
     def run(self, coro: Coroutine[Any, Any, T]) -> T:
         """Run ``coro`` on this extractor's own event loop thread and wait for its result.

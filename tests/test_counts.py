@@ -130,3 +130,21 @@ def test_a_cached_answer_without_the_counts_reads_them_on_every_hit(
 def test_a_plural_that_looks_like_a_dual_is_no_count() -> None:
     """مدنيين is "two civilians" and "civilians" alike: "لعدد من الجرحى المدنيين" states no number."""
     assert counts("بالإضافة لعدد من الجرحى المدنيين") == {}
+
+
+def test_the_cache_keeps_the_models_answer_and_counts_are_read_on_the_way_out(
+    server: ChatServer, make_extractor: MakeExtractor
+) -> None:
+    """A better reader then needs no model call, and never meets a count an older reader wrote."""
+    reply = seed_reply()
+    reply["incidents"][0]["casualties"][1].update(killed=None, captured=None)
+    server.push(Reply.records(reply))
+    ex = make_extractor()
+    doc = ex.document(SEED, published="2022-03")
+
+    side = ex.extract(doc).incidents[0].casualties[1]
+
+    assert ex.cache is not None
+    stored = json.loads(ex.cache.get(ex.cache_key(doc)) or "")["incidents"][0]["casualties"][1]
+    assert (stored["killed"], stored["captured"]) == (None, None)
+    assert (side.killed, side.captured) == (5, 6)

@@ -269,9 +269,7 @@ class Job:
         patched: Callable[..., Awaitable[BaseModel]] = instructor.patch(create=create, mode=MODES[cfg.default_mode()])
         window = window or self.span
         salvaged: tuple[M, list[str], Any] | None = None
-        with grounding(
-            self.source, window=window, lexicon=self.task.lexicon, published=self.doc.published, read_counts=True
-        ) as ctx:
+        with grounding(self.source, window=window, lexicon=self.task.lexicon, published=self.doc.published) as ctx:
             try:
                 answer = await patched(
                     response_model=wrapped(model),
@@ -327,7 +325,6 @@ class Job:
             unstated_numbers="unknown",
             lexicon=self.task.lexicon,
             published=self.doc.published,
-            read_counts=True,
         ) as ctx:
             try:
                 data = json.loads(text)
