@@ -87,6 +87,15 @@ LEXICON = NumberLexicon(
         "adult", "teenager", "worker", "employee", "doctor", "nurse", "farmer", "student", "guard",
     ),
     zero_phrases=("دون وقوع", "لا اصابات", "لم تسجل", "لم يسفر", "لم تسفر", "بلا اصابات", "عدم وقوع"),
+    counted_nouns=(
+        "people", "persons", "person", "civilians", "children", "kids", "women", "men", "soldiers", "fighters",
+        "militants", "rebels", "troops", "members", "officers", "policemen", "police", "residents", "gunmen",
+        "others", "jihadists", "insurgents", "combatants", "personnel", "guards", "servicemen", "worshippers",
+        "students", "workers", "journalists", "doctors", "volunteers", "refugees", "prisoners", "detainees",
+        "أشخاص", "شخصا", "مدنيين", "مدنيا", "مدنيون", "عناصر", "عنصرا", "أطفال", "طفلا", "نساء", "رجال",
+        "مقاتلين", "مقاتلا", "مقاتلون", "جنود", "جنديا", "آخرين", "آخرون", "مسلحين", "مسلحا", "مسلحون", "ضباط",
+        "مواطنين", "مواطنا", "أفراد", "عسكريين", "عسكريا", "شبان", "معتقلين", "معتقلا", "أسرى",
+    ),
 )
 # fmt: on
 """Casualty nouns and "no casualties" phrases, for grounding counts (``قتيلين`` states 2)."""
@@ -193,17 +202,17 @@ COUNT_WORDS: dict[str, tuple[str, ...]] = {
     "killed": (
         "killed", "kill", "kills", "killing", "dead", "died", "dies", "death", "deaths", "toll", "lives",
         "fatalities", "perished", "martyred",
-        "قتل", "مقتل", "قتلى", "قتيل", "قتلوا", "مصرع", "استشهاد", "استشهد", "شهيد", "شهداء", "وفاة", "توفي",
+        "قتل", "مقتل", "قتلى", "قتيل", "قتيلا", "قتلوا", "مصرع", "استشهاد", "استشهد", "شهيد", "شهداء", "وفاة",
     ),
     "wounded": (
         "wounded", "wounding", "injured", "injuring", "injuries", "hurt",
-        "جرح", "جرحى", "جريح", "إصابة", "إصابات", "مصاب", "مصابين", "أصيب", "أصيبوا", "جراح",
+        "جرح", "جرحى", "جريح", "جريحا", "إصابة", "إصابات", "مصاب", "مصابين", "أصيب", "أصيبوا",
     ),
     "captured": (
         "captured", "capturing", "detained", "arrested", "abducted", "kidnapped",
-        "أسر", "أسرى", "أسير", "اعتقال", "اعتقل", "احتجاز", "اختطاف", "خطف",
+        "وأسر", "أسرى", "أسير", "اعتقال", "اعتقل", "احتجاز", "اختطاف", "خطف",
     ),
-    "released": ("released", "freed", "الإفراج", "أفرج", "إطلاق"),
+    "released": ("released", "freed", "الإفراج", "أفرج", "سراح"),
 }
 # fmt: on
 """The words that say what a count counts: a null count is read from its record's quote through them."""
@@ -330,7 +339,9 @@ class PersonnelClaim(_Model):
     destination_en: Short | None = None
     new_role: Short | None = None
     reason: Text | None = None
-    source: AsWritten = Field(description="Who says so, as the article names them: a group, an outlet, 'a former commander'.")
+    source: AsWritten = Field(
+        description="Who says so, as the article names them: a group, an outlet, 'a former commander'."
+    )
     source_en: Short | None = None
     evidence: EvidenceList
 

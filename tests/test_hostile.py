@@ -274,6 +274,22 @@ def test_date_words_the_record_quotes_do_not_hold_still_cost_the_record(
     assert any(w.startswith("dropped incidents[0]: text") for w in result.provenance.warnings)
 
 
+def test_the_publication_date_written_as_date_words_makes_the_date_unknown_not_the_record(
+    server: ChatServer, make_extractor: Any
+) -> None:
+    """Small models copy the prompt's publication date for "when": that is not the article's word."""
+    reply = seed_reply()
+    reply["incidents"][0]["date"] = {"text": "2022-03-20", "value": "2022-03-20", "precision": "day"}
+    server.push(Reply.records(reply))
+
+    result = make_extractor(max_reasks=0).extract(SEED, published="2022-03-20")
+
+    assert len(server.requests) == 1
+    [incident] = result.records.incidents
+    assert (incident.date.text, incident.date.value, incident.date.precision.value) == ("", None, "unknown")
+    assert any("is the publication date" in w for w in result.provenance.warnings)
+
+
 def test_source_copied_from_the_prompt_marker_is_dropped(server: ChatServer, make_extractor: Any) -> None:
     reply = seed_reply()
     reply["personnel_changes"][0]["claims"][1]["source"] = "Article-647829a0fcde"

@@ -28,6 +28,9 @@ class NumberLexicon:
     """Normalized phrases that state 0 ("no injuries")."""
     words: Mapping[str, int] = field(default_factory=dict)
     """The task's own number words, lower case ("gross": 144 for a task that counts in gross)."""
+    counted_nouns: tuple[str, ...] = ()
+    """Nouns of what the task counts, any form ("civilians", "others", "أشخاص", "مدنيا"): a number is read
+    as a count (:func:`~llm_extract.grounding.count_mentions`) only before one of these, or alone."""
 
     @cached_property
     def noun_forms(self) -> dict[str, frozenset[int]]:

@@ -135,7 +135,8 @@ _EN_WORDS = {
     "hundred": 100,
     "thousand": 1000,
 }
-_WORD = re.compile(r"[0-9][0-9,.]*|[\w']+")
+_WORD = re.compile(r"[0-9][0-9,.]*|[^\W\d_]+(?:'[^\W\d_]+)*")
+"""Numbers and words; a word never swallows digits, so "و20" (and 20) states 20."""
 
 
 def _strip_article(word: str) -> str:
@@ -209,136 +210,242 @@ def numbers_stated(text: str, lexicon: NumberLexicon | None = None) -> set[int]:
 
 @dataclass(frozen=True)
 class CountMention:
-    """A number a text states for one kind of count, and the word after it that says what it counts."""
+    """A number a text states for one kind of count, and the noun it counts."""
 
     value: int
     noun: str | None
-    """The counted noun as the text writes it ("civilians", "شخصين"), or ``None`` when none follows."""
+    """The counted noun as the text writes it ("civilians", "شخصين"), or ``None`` when the text names none."""
 
 
 _TOKEN = re.compile(r"[0-9]+(?:[,.][0-9]{3})*|[^\W\d_]+(?:'[^\W\d_]+)?|[^\w\s]")
-_BOUNDARY = frozenset('.;:!?،؛,()[]"«»')
-_BLOCK = frozenset(
+_LEADS = frozenset(
     {
-        *("and", "including", "among", "besides", "while", "but", "بينهم", "منهم", "بينها", "فيما", "بينما"),
-        *("number", "several", "dozens", "scores", "hundreds", "many", "some", "عدد", "عشرات", "مئات", "العديد", "بعض"),
+        *("at", "least", "more", "than", "about", "nearly", "some", "around", "over", "up", "to", "almost"),
+        *("approximately", "roughly", "rose", "risen", "has", "had", "climbed", "reached", "stood", "stands"),
+        *("is", "was", "now", "of", "the", "ما", "لا", "يقل", "عن", "اكثر", "من", "نحو", "حوالي", "قرابه"),
+        *("زهاء", "يزيد", "الى", "ارتفعت", "ارتفع", "بلغت", "بلغ", "وصلت"),
     }
 )
-"""Words a count does not reach across: "killed 69 civilians including 19 children" counts 69 killed,
-and "قتيلين وعدد من الجرحى" (two killed and a number of wounded) states no number of wounded."""
+"""Words that may stand between a count's word and its number: "killed at least 20", "rose to 35", "مقتل نحو 10"."""
+_VERBS = frozenset({"were", "was", "have", "has", "had", "been", "are", "is", "reportedly", "also", "all", "being"})
+"""Words that may stand between a number and its count's word: "four civilians were killed"."""
+_AFTER = frozenset({"in", "on", "near", "at", "during", "when", "after", "and", "في", "قرب", "خلال", "بعد", "و"})
+"""What may follow a number that names no noun: "killed 4 in Idlib", not "killed 3 hours after"."""
+_ANDS = frozenset({"and", "or", "و", "او"})
+_STOPS = frozenset(".,;:!)،؛")
+_SUBSET = frozenset({"among", "including", "included", "بين", "منهم", "بينهم"})
+"""Before a count's word, these make what follows a part of the dead, not their number ("من بين القتلى 5 أطفال")."""
 _DUAL_ENDINGS = ("تين", "تان", "ين", "ان")
-_NOT_NOUNS = frozenset(
-    {
-        *("in", "of", "at", "on", "and", "were", "was", "by", "from", "the", "to", "as", "after", "with", "when"),
-        *("في", "من", "على", "الى", "عن", "بعد", "خلال", "جراء", "اثر", "حين"),
-    }
-)
-_REACH = 4
-"""How many words may stand between a count and the word that says what it counts."""
-
-
-def _is_latin(text: str) -> bool:
-    letters = [c for c in text if c.isalpha()]
-    return sum(c.isascii() for c in letters) * 2 > len(letters)
+_MULTIPLIERS = {"hundred": 100, "thousand": 1000, "مئه": 100, "مائه": 100, "الف": 1000, "الاف": 1000}
+_REFUSE = ("since", "منذ")
+"""A quote with these counts a war or a period ("has killed 350,000 since 2011"), not an event."""
 
 
 def count_mentions(
     text: str, kinds: Mapping[str, Collection[str]], lexicon: NumberLexicon | None = None
 ) -> dict[str, CountMention]:
-    """For each kind of count, the one number ``text`` states next to one of its words.
+    """For each kind of count, the one number ``text`` states for it without doubt.
 
     ``kinds`` maps a count (``"killed"``) to the words that name it
-    (``"killed"``, ``"مقتل"``; an Arabic word also matches after و/ب/ال).
-    A number counts for the nearest such word within a few words, never
-    across punctuation, "and" or "including", and never a year written in
-    digits. English puts the number first ("four civilians were killed"),
-    Arabic after the word ("مقتل أربعة مدنيين"); the other side is read when
-    the first has none. A kind whose words meet two different numbers is
-    left out: a count is read only when the text leaves no doubt, and
-    "a number of wounded" states none.
+    (``"killed"``, ``"مقتل"``, ``"قتلى"``; an Arabic word also matches after
+    و/ب/ل/ال). Only these shapes count, each with a noun of people from the
+    task's lexicon (:attr:`NumberLexicon.counted_nouns`, its singular and
+    dual nouns) where one is written:
+
+    * the word, then the number: "killed at least 20 people", "مقتل 5 عناصر",
+      "rose to 35", "مقتل شخصين";
+    * the number, then the word: "four civilians were killed", "21 wounded",
+      "10 قتلى", "a soldier was killed";
+    * a dual that is the word: "قتيلين".
+
+    Left out, because a wrong count is worse than an unknown one: a list of
+    groups ("two soldiers and three civilians were killed"), a shared count
+    ("killed or wounded 15", "قتل وجرح"), a subset ("including 5 children"),
+    a year, a number of anything but people ("killed 3 hours after", "the
+    4th Division"), a war's total ("since 2011"), vague quantities ("a number
+    of"), and a kind whose words meet two different numbers. Every number
+    returned is one :func:`numbers_stated` finds in ``text``.
     """
     lexicon = lexicon or NO_LEXICON
-    tokens = _TOKEN.findall(normalize(text))
-    latin = _is_latin(text)
+    norm = normalize(text)
+    if any(re.search(rf"\b{w}\b", norm) for w in _REFUSE):
+        return {}
+    tokens = _TOKEN.findall(norm.replace("٬", ",").replace("٫", "."))
     owner: dict[str, str] = {normalize(w): kind for kind, words in kinds.items() for w in words}
+    people = {normalize(w) for w in lexicon.counted_nouns} | set(lexicon.singular_nouns)
+    stated = numbers_stated(text, lexicon)
 
-    def kind_of(token: str) -> str | None:
-        word = _strip_article(token)
-        if kind := owner.get(token) or owner.get(word):
+    def kind_of(i: int) -> str | None:
+        if not 0 <= i < len(tokens):
+            return None
+        word = _strip_prefix(tokens[i])
+        if kind := owner.get(tokens[i]) or owner.get(word):
             return kind
-        stem = next((word[: -len(e)] for e in _DUAL_ENDINGS if word.endswith(e) and len(word) - len(e) >= 3), "")
-        return owner.get(stem) if stem in lexicon.noun_forms else None  # قتيلين: two killed
-
-    def value_at(i: int) -> tuple[int, int] | None:
-        """The number starting at token ``i`` and the index of the word after it."""
-        run: list[str] = []
-        j = i
-        while j < len(tokens) and ((tokens[j] == "-" and run) or _number_word(tokens[j], lexicon)):
-            run.append(tokens[j])
-            j += 1
-        if run and run[-1] == "-":
-            run.pop()
-            j -= 1
-        if not run:
-            article = tokens[i] in ("a", "an") and lexicon.singular is not None
-            if article and lexicon.singular.match(" ".join(tokens[i : i + 3])):  # type: ignore[union-attr]
-                return 1, i + 1 if lexicon.singular.match(" ".join(tokens[i : i + 2])) else i + 2  # type: ignore[union-attr]
-            return None
-        if len(run) == 1 and run[0].isdigit() and 1900 <= int(run[0]) <= 2100:
-            return None  # a year
-        stated = numbers_stated(" ".join(run), lexicon) - {0}
-        if not stated:
-            return None
-        if lexicon.noun_forms.get(_strip_article(run[-1])):
-            return max(stated), j - 1  # a dual noun is its own counted word: قتيلين
-        return max(stated), j
-
-    def nearest(i: int, step: int, kind: str) -> CountMention | None:
-        k = i + step
-        while 0 <= k < len(tokens) and abs(k - i) <= _REACH:
-            token = tokens[k]
-            if token in _BOUNDARY or token in _BLOCK or _strip_article(token) in _BLOCK:
-                return None
-            if kind_of(token) not in (None, kind):
-                return None
-            if (found := value_at(k)) is not None:
-                value, after = found
-                noun = tokens[after] if after < len(tokens) else None
-                if noun is not None and (noun in _NOT_NOUNS or noun in _BOUNDARY or kind_of(noun) or noun.isdigit()):
-                    noun = None
-                return CountMention(value, _as_written(noun, text))
-            k += step
+        if 2 in lexicon.noun_forms.get(word, ()):  # قتيلين: the dual of a count's word
+            return next((owner[word[: -len(e)]] for e in _DUAL_ENDINGS if owner.get(word[: -len(e)])), None)
         return None
 
+    def person(i: int) -> bool:
+        if not 0 <= i < len(tokens) or kind_of(i):
+            return False
+        word = _strip_prefix(tokens[i])
+        return tokens[i] in people or word in people or bool(lexicon.noun_forms.get(word))
+
+    def number_at(i: int, step: int) -> tuple[int, int] | None:
+        """The number whose run starts (step 1) or ends (step -1) at ``i``, and the index past its run."""
+        j = i
+        while 0 <= j < len(tokens) and (
+            _number_token(tokens[j], lexicon)
+            or (
+                tokens[j] in ("-", "and", "و")
+                and 0 <= j + step < len(tokens)
+                and _number_token(tokens[j + step], lexicon)
+                and j != i
+            )
+        ):
+            j += step
+        if j == i:
+            return None
+        run = tokens[i:j] if step > 0 else tokens[j + 1 : i + 1]
+        value = _run_value(run, lexicon)
+        return (value, j) if value is not None else None
+
+    def adjectives(i: int, step: int) -> int:
+        """Index of the first token after up to two describing words ("Syrian", "pro-Assad")."""
+        k = i
+        for _ in range(3):
+            if 0 <= k < len(tokens) and tokens[k] == "-":  # "pro-Assad"
+                k += step
+                continue
+            if not (0 <= k < len(tokens)) or person(k) or not tokens[k].isalpha() or kind_of(k):
+                return k
+            if tokens[k] in ("a", "an", "the"):
+                return k
+            if _number_token(tokens[k], lexicon):
+                return k
+            if tokens[k] in _ANDS or tokens[k] in _VERBS or tokens[k] in _LEADS:
+                return k
+            k += step
+        return k
+
+    def forward(i: int) -> CountMention | None:
+        k = i + 1
+        while k < len(tokens) and tokens[k] in _LEADS and k - i <= 4:
+            k += 1
+        if person(k) and _dual(tokens[k], lexicon):
+            return CountMention(2, _as_written(tokens[k], text))  # مقتل شخصين
+        found = number_at(k, 1)
+        if found is None:
+            return None
+        value, after = found
+        noun_at = adjectives(after, 1)
+        if person(noun_at):
+            if noun_at + 2 < len(tokens) and tokens[noun_at + 1] in _ANDS and number_at(noun_at + 2, 1):
+                return None  # "12 soldiers and 5 rebels"
+            return CountMention(value, _as_written(tokens[noun_at], text))
+        if after >= len(tokens) or tokens[after] in _AFTER or tokens[after] in _STOPS:
+            return CountMention(value, None)
+        return None
+
+    def listed(before: int) -> bool:
+        """Whether a group stands before this one: "two soldiers and [three civilians]"."""
+        if before < 1 or not (tokens[before] in _ANDS or tokens[before] == ","):
+            return False
+        return person(before - 1) or _number_token(tokens[before - 1], lexicon)
+
+    def backward(i: int) -> CountMention | None:
+        k = i - 1
+        while k >= 0 and tokens[k] in _VERBS and i - k <= 3:
+            k -= 1
+        noun: str | None = None
+        if person(k):
+            noun, k = tokens[k], adjectives(k - 1, -1)
+            if k >= 0 and tokens[k] in ("a", "an") and noun in lexicon.singular_nouns:
+                return None if listed(k - 1) else CountMention(1, _as_written(noun, text))
+        found = number_at(k, -1)
+        if found is None:
+            return None
+        value, before = found
+        if listed(before):
+            return None  # "two soldiers and three civilians were killed"
+        return CountMention(value, _as_written(noun, text) if noun else None)
+
     found: dict[str, set[CountMention]] = {}
-    for i, token in enumerate(tokens):
-        kind = kind_of(token)
+    for i in range(len(tokens)):
+        kind = kind_of(i)
         if kind is None:
             continue
-        first, second = (-1, 1) if latin else (1, -1)
-        itself = _number_word(token, lexicon) and value_at(i)  # a dual that names the count: قتيلين
-        mention = CountMention(itself[0], None) if itself else None
-        mention = mention or nearest(i, first, kind) or nearest(i, second, kind)
-        if mention is not None:
+        neighbours = (kind_of(i + 1), kind_of(i + 2) if i + 1 < len(tokens) and tokens[i + 1] in _ANDS else None)
+        before = (
+            kind_of(i - 1) if tokens[i][0] == "و" else None,
+            kind_of(i - 2) if i and tokens[i - 1] in _ANDS else None,
+        )
+        shared = any(k not in (None, kind) for k in (*neighbours, *before))
+        shared = shared or (i > 0 and tokens[i - 1] in _SUBSET)
+        if shared:
+            continue  # "killed or wounded 15", "قتل وجرح 15": one number for two counts
+        dual = _dual(tokens[i], lexicon)
+        mention = CountMention(2, None) if dual else forward(i) or backward(i)
+        if mention is not None and mention.value in stated and mention.value > 0:
             found.setdefault(kind, set()).add(mention)
     return {kind: next(iter(ms)) for kind, ms in found.items() if len({m.value for m in ms}) == 1}
 
 
-def _number_word(token: str, lexicon: NumberLexicon) -> bool:
-    """Whether ``token`` is (part of) a number; a dual of a noun in ي is also its plural (مدنيين), so not."""
-    if token.isdigit() or token.replace(",", "").replace(".", "").isdigit():
-        return True
-    if token in ("no", "none", "zero", "a", "an", "single"):
+def _strip_prefix(token: str) -> str:
+    """An Arabic word without a leading conjunction, preposition or article (والقتلى, لمقتل, بإصابة)."""
+    for prefix in ("وال", "بال", "لل", "ال", "و", "ب", "ل"):
+        if token.startswith(prefix) and len(token) - len(prefix) >= 3:
+            return token[len(prefix) :]
+    return token
+
+
+def _dual(token: str, lexicon: NumberLexicon) -> bool:
+    """Whether ``token`` is a dual (شخصين); a dual of a noun in ي is also its plural (مدنيين), so not."""
+    word = _strip_prefix(token)
+    return 2 in lexicon.noun_forms.get(word, ()) and not word.endswith(("يين", "يان"))
+
+
+def _number_token(token: str, lexicon: NumberLexicon) -> bool:
+    """Whether ``token`` is a number or a number word (not a year, not "a", not "dozens")."""
+    digits = token.replace(",", "").replace(".", "")
+    if digits.isdigit():
+        return not (len(token) == 4 and 1900 <= int(token) <= 2100)
+    word = _strip_prefix(token)
+    if token in ("no", "none", "zero", "a", "an", "single", "both", "dozen"):
         return False
-    word = _strip_article(token)
     return bool(
         token in _EN_WORDS
         or word in _AR_UNITS
         or word in _AR_TENS
         or word in _AR_BIG
+        or word in _MULTIPLIERS
         or token in lexicon.words
-        or (lexicon.noun_forms.get(word, frozenset()) - {1} and not word.endswith(("يين", "يان")))
     )
+
+
+def _run_value(run: list[str], lexicon: NumberLexicon) -> int | None:
+    """The value of a run of number words: "twenty one" 21, "three hundred" 300, "ثلاثة عشر" 13."""
+    total = current = 0
+    for token in run:
+        if token in ("-", "and", "و"):
+            continue
+        word = _strip_prefix(token)
+        digits = token.replace(",", "").replace(".", "")
+        if digits.isdigit():
+            current += int(digits)
+        elif word in _MULTIPLIERS or token in _MULTIPLIERS:
+            mult = _MULTIPLIERS.get(word) or _MULTIPLIERS[token]
+            if mult == 1000:
+                total, current = total + (current or 1) * 1000, 0
+            else:
+                current = (current or 1) * mult
+        else:
+            value = _EN_WORDS.get(token) or _AR_UNITS.get(word) or _AR_TENS.get(word) or _AR_BIG.get(word)
+            value = value or lexicon.words.get(token)
+            if not value:
+                return None
+            current += value
+    return total + current or None
 
 
 def _as_written(noun: str | None, text: str) -> str | None:

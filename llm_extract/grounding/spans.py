@@ -179,7 +179,9 @@ _MAX_EXTRA_WORDS_ARTICLE = 1
 """Outside the record's own quotes, a repaired span may hold one word beyond the model's (``15 من آذار``)."""
 
 
-def drop_ungrounded(data: dict[str, Any], error: ValidationError, article: str | None = None) -> list[str] | None:
+def drop_ungrounded(
+    data: dict[str, Any], error: ValidationError, article: str | None = None, published: str | None = None
+) -> list[str] | None:
     """Mend or remove what in ``data`` holds an ungrounded span or date.
 
     The engine's last resort once re-asks ran out. A span the model
@@ -187,7 +189,10 @@ def drop_ungrounded(data: dict[str, Any], error: ValidationError, article: str |
     quotes hold them, or else when one of the ``article``'s sentences holds
     them with at most one word more (:func:`article_words`); any other invented name, or a
     date the article does not give, costs its record (an item of a top-level
-    list), with a warning per record, not the document. Returns the
+    list), with a warning per record, not the document. Date words that are
+    the ``published`` date itself (the prompt's metadata, which small models
+    copy for "when") are not the article's: that date becomes unknown
+    (words ``""``, value null) and the record stays. Returns the
     warnings (the caller validates again), or ``None`` when any error is of
     another kind (or outside a record), which no drop may hide.
     """
@@ -211,6 +216,13 @@ def drop_ungrounded(data: dict[str, Any], error: ValidationError, article: str |
                 parent = parent[step]
             else:
                 parent = None
+        copied = mended is None and published and isinstance(value, str) and value.strip() == published
+        if copied and isinstance(parent, dict) and parent.get(loc[-1]) == value and "value" in parent:
+            parent[loc[-1]], parent["value"] = "", None
+            parent.pop("precision", None)
+            path = ".".join(str(p) for p in loc[2:-1])
+            warnings.append(f"set {loc[0]}[{loc[1]}].{path} unknown: {value!r} is the publication date")
+            continue
         if mended is not None and isinstance(parent, dict) and parent.get(loc[-1]) == value:
             parent[loc[-1]] = mended
             path = ".".join(str(p) for p in loc[2:])

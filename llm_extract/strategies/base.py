@@ -337,7 +337,11 @@ class Job:
                     records = model.model_validate(data)
                     return records, [*ctx["warnings"], *mended], data
                 except ValidationError as exc:
-                    dropped = drop_ungrounded(data, exc, self.doc.text) if isinstance(data, dict) else None
+                    dropped = (
+                        drop_ungrounded(data, exc, self.doc.text, self.doc.published)
+                        if isinstance(data, dict)
+                        else None
+                    )
                     if dropped is None:
                         return None
                     mended += dropped
