@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import tomllib
 import zipfile
-from pathlib import Path
 
+import pytest
 from conftest import ROOT
 
 
@@ -20,25 +21,35 @@ def test_license_file_is_apache_2_as_the_metadata_says() -> None:
     assert (ROOT / "CHANGELOG.md").read_text(encoding="utf-8").startswith("# Changelog")
 
 
-def test_wheel_includes_the_license(tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def wheel_names(tmp_path_factory: pytest.TempPathFactory) -> list[str]:
+    """The files of a wheel built from this checkout, as ``pip install .`` would install them."""
+    out, src = tmp_path_factory.mktemp("wheel"), tmp_path_factory.mktemp("src")
+    # A copy of the checkout's own files: a build/ or *.egg-info left by an earlier install would add
+    # files that pyproject's package list leaves out, and hide exactly what this checks.
+    files = subprocess.run(
+        ["git", "ls-files", "-co", "--exclude-standard"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.splitlines()
+    for name in files:
+        if (ROOT / name).is_file():
+            (src / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / name, src / name)
     proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "wheel",
-            "--no-deps",
-            "--no-build-isolation",
-            "-q",
-            "-w",
-            str(tmp_path),
-            str(ROOT),
-        ],
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(out), str(src)],
         capture_output=True,
         text=True,
         timeout=300,
     )
     assert proc.returncode == 0, proc.stderr
-    [wheel] = tmp_path.glob("llm_extract-*.whl")
-    names = zipfile.ZipFile(wheel).namelist()
-    assert any(n.endswith(".dist-info/licenses/LICENSE") or n.endswith(".dist-info/LICENSE") for n in names), names
+    [wheel] = out.glob("llm_extract-*.whl")
+    return zipfile.ZipFile(wheel).namelist()
+
+
+def test_wheel_includes_the_license(wheel_names: list[str]) -> None:
+    assert any(n.endswith(".dist-info/licenses/LICENSE") or n.endswith(".dist-info/LICENSE") for n in wheel_names)
+
+
+def test_wheel_holds_every_engine_subpackage(wheel_names: list[str]) -> None:
+    """An editable install finds a subpackage missing from pyproject's list; a wheel does not."""
+    subpackages = {p.parent.relative_to(ROOT).as_posix() for p in (ROOT / "llm_extract").rglob("__init__.py")}
+    assert subpackages - {n.rsplit("/", 1)[0] for n in wheel_names if n.endswith("/__init__.py")} == set()
