@@ -21,7 +21,7 @@ from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_aft
 
 from .backends import Backend, ModelRequest, PerLoop
 from .config import BackendConfig
-from .errors import BackendError, TransientBackendError, redact
+from .errors import AnswerCutOff, BackendError, TransientBackendError, redact
 from .results import Usage
 
 __all__ = ["Calls", "Loop", "usage_of"]
@@ -163,9 +163,10 @@ class Calls:
         if refusal:
             raise BackendError(f"{name}: the model refused: {redact(str(refusal), self.backend.secrets)[:200]}")
         if choice.finish_reason == "length":
-            raise BackendError(
+            raise AnswerCutOff(
                 f"{name}: the answer was cut off at max_tokens={self.backend_config.max_tokens}; "
-                f"raise max_tokens in [backends.{name}]"
+                f"raise max_tokens in [backends.{name}]",
+                response,
             )
         if choice.finish_reason == "content_filter":
             raise BackendError(f"{name}: the answer was withheld by the server's content filter")

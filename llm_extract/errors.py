@@ -24,6 +24,7 @@ import urllib.parse
 from collections.abc import Iterable
 
 __all__ = [
+    "AnswerCutOff",
     "BackendError",
     "ConfigError",
     "DeadlineExceeded",
@@ -61,6 +62,14 @@ class BackendError(LLMExtractError):
         super().__init__(message)
         self.status = status
         self.attempts = attempts
+
+
+class AnswerCutOff(BackendError):
+    """The answer stopped at ``max_tokens``; ``completion`` holds what was written, for the records it finished."""
+
+    def __init__(self, message: str, completion: object) -> None:
+        super().__init__(message)
+        self.completion = completion
 
 
 class TransientBackendError(BackendError):

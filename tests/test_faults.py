@@ -9,6 +9,7 @@ tenacity, ``max_attempts`` in all; answers no retry can fix (400/401/404, empty 
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -264,3 +265,20 @@ def test_cli_reports_a_server_failure_on_exactly_one_line(tmp_path: Path, server
         "(gave up after 2 attempt(s), max_attempts=2)"
     ]
     assert len(server.requests) == 2
+
+
+def test_an_answer_cut_off_after_finished_records_keeps_them_and_drops_the_one_it_was_writing(
+    server: ChatServer, make_extractor: MakeExtractor
+) -> None:
+    """A small model that loops hits max_tokens: what it finished before the cut is not lost."""
+    reply = seed_reply()
+    reply["incidents"].append(reply["incidents"][0])  # the loop: the same incident again, cut short
+    text = json.dumps(reply, ensure_ascii=False)
+    cut = text[: text.rindex('"summary"')]  # inside the second incident
+    server.push(Reply("json", cut, headers={"x-finish-reason": "length"}))
+
+    result = make_extractor(max_reasks=0).extract(SEED, published="2022-03")
+
+    assert len(server.requests) == 1
+    assert len(result.incidents) == 1 and result.incidents[0].casualties[0].killed == 2
+    assert any("cut off at max_tokens=4096: kept the 1 record(s)" in w for w in result.provenance.warnings)

@@ -22,6 +22,7 @@ from functools import lru_cache
 from typing import Any, ClassVar, TypeVar
 
 import instructor
+import pydantic_core
 from instructor.core.exceptions import IncompleteOutputException, InstructorRetryException
 from instructor.v2.core import patch as _instructor_patch
 from instructor.v2.validation import async_validators as _instructor_async_validators
@@ -32,7 +33,7 @@ from ..backends import ModelRequest
 from ..calls import Calls
 from ..config import BackendConfig
 from ..documents import Document
-from ..errors import BackendError, ConfigError, ExtractionError, LLMExtractError, redact
+from ..errors import AnswerCutOff, BackendError, ConfigError, ExtractionError, LLMExtractError, redact
 from ..grounding import SourceText, drop_ungrounded, grounding
 from ..results import Usage
 from ..task import Task
@@ -78,7 +79,28 @@ def payload(completion: Any) -> str | None:
     return fenced.group(1) if fenced else str(content)
 
 
-@lru_cache(maxsize=256)
+def _finished_records(text: str, max_tokens: int) -> tuple[str | None, list[str]]:
+    """The records a cut-off JSON answer finished, as JSON, and a warning; ``None`` when it finished none.
+
+    Generation is sequential, so every list item but the last one written is
+    complete; the last is dropped whether or not it was, since a record cut
+    short would pass for a whole one.
+    """
+    try:
+        data = pydantic_core.from_json(text, allow_partial=True)
+    except ValueError:
+        return None, []
+    if not isinstance(data, dict):
+        return None, []
+    open_list = next((k for k in reversed(list(data)) if isinstance(data[k], list) and data[k]), None)
+    if open_list is None or len(data[open_list]) < 2:
+        return None, []
+    data[open_list] = data[open_list][:-1]
+    kept = sum(len(v) for v in data.values() if isinstance(v, list))
+    note = f"the answer was cut off at max_tokens={max_tokens}: kept the {kept} record(s) finished before it"
+    return json.dumps(data, ensure_ascii=False), [f"set {open_list}: {note}"]
+
+
 @lru_cache(maxsize=256)
 def wrapped(model: type[BaseModel]) -> type[BaseModel]:
     """``model`` wrapped once for instructor, and checked once for async validators.
@@ -279,11 +301,18 @@ class Job:
                     **cfg.sampling(),
                 )
             except InstructorRetryException as exc:
-                if isinstance(exc.__cause__, LLMExtractError):
-                    raise exc.__cause__ from None
-                salvaged = self.salvage(model, last[0] if last else None, window) if salvage else None
-                if salvaged is None:
-                    raise self.exhausted(exc) from None
+                cause = exc.__cause__
+                if isinstance(cause, AnswerCutOff) and salvage:
+                    completion = cause.completion if isinstance(cause.completion, ChatCompletion) else None
+                    salvaged = self.salvage(model, completion, window, cut=True)
+                    if salvaged is None:
+                        raise cause from None
+                elif isinstance(cause, LLMExtractError):
+                    raise cause from None
+                else:
+                    salvaged = self.salvage(model, last[0] if last else None, window) if salvage else None
+                    if salvaged is None:
+                        raise self.exhausted(exc) from None
             except IncompleteOutputException:
                 raise BackendError(
                     f"{self.backend_name}: the answer was cut off at max_tokens={cfg.max_tokens}; "
@@ -305,7 +334,7 @@ class Job:
         return answer
 
     def salvage(
-        self, model: type[M], completion: ChatCompletion | None, window: tuple[int, int]
+        self, model: type[M], completion: ChatCompletion | None, window: tuple[int, int], *, cut: bool = False
     ) -> tuple[M, list[str], Any] | None:
         """Last resort after re-asks: keep what the article supports.
 
@@ -315,10 +344,19 @@ class Job:
         still not in the article is dropped, each with a warning; any other problem (an invented quote, a schema
         error) still fails. Returns the records, the warnings and the
         answer's JSON as written.
+
+        ``cut``: the answer stopped at ``max_tokens`` (a small model that
+        loops). The records it finished before the cut are kept, the one it
+        was writing is dropped, with a warning; with none finished, ``None``.
         """
         text = payload(completion) if completion is not None else None
         if text is None:
             return None
+        cut_note: list[str] = []
+        if cut:
+            text, cut_note = _finished_records(text, self.config.max_tokens)
+            if text is None:
+                return None
         with grounding(
             self.source,
             window=window,
@@ -335,7 +373,7 @@ class Job:
                 ctx["warnings"].clear()  # number warnings of this attempt only
                 try:
                     records = model.model_validate(data)
-                    return records, [*ctx["warnings"], *mended], data
+                    return records, [*cut_note, *ctx["warnings"], *mended], data
                 except ValidationError as exc:
                     dropped = (
                         drop_ungrounded(data, exc, self.doc.text, self.doc.published)
