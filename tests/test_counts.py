@@ -148,3 +148,12 @@ def test_the_cache_keeps_the_models_answer_and_counts_are_read_on_the_way_out(
     stored = json.loads(ex.cache.get(ex.cache_key(doc)) or "")["incidents"][0]["casualties"][1]
     assert (stored["killed"], stored["captured"]) == (None, None)
     assert (side.killed, side.captured) == (5, 6)
+
+
+def test_a_count_met_in_a_doubtful_shape_is_read_nowhere_in_that_quote() -> None:
+    """The 43 injured follow "3 children and": a list; the one injured elsewhere is then no total either."""
+    quote = (
+        "4 people were killed including 3 children and 43 others were injured in rocket shells "
+        "Meanwhile in Damascus city one person was injured by explosive rounds"
+    )
+    assert counts(quote) == {"killed": 4}

@@ -232,6 +232,8 @@ _VERBS = frozenset({"were", "was", "have", "has", "had", "been", "are", "is", "r
 _AFTER = frozenset({"in", "on", "near", "at", "during", "when", "after", "and", "في", "قرب", "خلال", "بعد", "و"})
 """What may follow a number that names no noun: "killed 4 in Idlib", not "killed 3 hours after"."""
 _ANDS = frozenset({"and", "or", "و", "او"})
+_DOUBT = CountMention(-1, None)
+"""A number found for a count in a shape that leaves doubt (a list of groups, a count shared by two kinds)."""
 _STOPS = frozenset(".,;:!)،؛")
 _SUBSET = frozenset({"among", "including", "included", "بين", "منهم", "بينهم"})
 """Before a count's word, these make what follows a part of the dead, not their number ("من بين القتلى 5 أطفال")."""
@@ -341,7 +343,7 @@ def count_mentions(
         noun_at = adjectives(after, 1)
         if person(noun_at):
             if noun_at + 2 < len(tokens) and tokens[noun_at + 1] in _ANDS and number_at(noun_at + 2, 1):
-                return None  # "12 soldiers and 5 rebels"
+                return _DOUBT  # "12 soldiers and 5 rebels"
             return CountMention(value, _as_written(tokens[noun_at], text))
         if after >= len(tokens) or tokens[after] in _AFTER or tokens[after] in _STOPS:
             return CountMention(value, None)
@@ -361,13 +363,13 @@ def count_mentions(
         if person(k):
             noun, k = tokens[k], adjectives(k - 1, -1)
             if k >= 0 and tokens[k] in ("a", "an") and noun in lexicon.singular_nouns:
-                return None if listed(k - 1) else CountMention(1, _as_written(noun, text))
+                return _DOUBT if listed(k - 1) else CountMention(1, _as_written(noun, text))
         found = number_at(k, -1)
         if found is None:
             return None
         value, before = found
         if listed(before):
-            return None  # "two soldiers and three civilians were killed"
+            return _DOUBT  # "two soldiers and three civilians were killed"
         return CountMention(value, _as_written(noun, text) if noun else None)
 
     found: dict[str, set[CountMention]] = {}
@@ -380,15 +382,18 @@ def count_mentions(
             kind_of(i - 1) if tokens[i][0] == "و" else None,
             kind_of(i - 2) if i and tokens[i - 1] in _ANDS else None,
         )
-        shared = any(k not in (None, kind) for k in (*neighbours, *before))
-        shared = shared or (i > 0 and tokens[i - 1] in _SUBSET)
-        if shared:
-            continue  # "killed or wounded 15", "قتل وجرح 15": one number for two counts
+        if any(k not in (None, kind) for k in (*neighbours, *before)):
+            found.setdefault(kind, set()).add(_DOUBT)  # "killed or wounded 15", "قتل وجرح 15": one number, two counts
+            continue
+        if i > 0 and tokens[i - 1] in _SUBSET:
+            continue  # "among the dead": what follows is a part of them
         dual = _dual(tokens[i], lexicon)
         mention = CountMention(2, None) if dual else forward(i) or backward(i)
-        if mention is not None and mention.value in stated and mention.value > 0:
+        if mention is _DOUBT or (mention is not None and mention.value in stated and mention.value > 0):
             found.setdefault(kind, set()).add(mention)
-    return {kind: next(iter(ms)) for kind, ms in found.items() if len({m.value for m in ms}) == 1}
+    # A kind that met a doubtful number anywhere in the quote is read nowhere in it: "4 killed including
+    # 3 children and 43 others injured ... one person was injured" states no one number of wounded.
+    return {k: next(iter(ms)) for k, ms in found.items() if _DOUBT not in ms and len({m.value for m in ms}) == 1}
 
 
 def _strip_prefix(token: str) -> str:
