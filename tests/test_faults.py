@@ -282,3 +282,16 @@ def test_an_answer_cut_off_after_finished_records_keeps_them_and_drops_the_one_i
     assert len(server.requests) == 1
     assert len(result.incidents) == 1 and result.incidents[0].casualties[0].killed == 2
     assert any("cut off at max_tokens=4096: kept the 1 record(s)" in w for w in result.provenance.warnings)
+
+
+def test_a_cut_in_a_later_list_keeps_the_earlier_lists_records(
+    server: ChatServer, make_extractor: MakeExtractor
+) -> None:
+    reply = seed_reply()
+    text = json.dumps(reply, ensure_ascii=False)
+    cut = text[: text.index('"claims"')]  # inside the first personnel change, after the incident
+    server.push(Reply("json", cut, headers={"x-finish-reason": "length"}))
+
+    result = make_extractor(max_reasks=0).extract(SEED, published="2022-03")
+
+    assert len(result.incidents) == 1 and result.personnel_changes == []

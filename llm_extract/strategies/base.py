@@ -93,10 +93,12 @@ def _finished_records(text: str, max_tokens: int) -> tuple[str | None, list[str]
     if not isinstance(data, dict):
         return None, []
     open_list = next((k for k in reversed(list(data)) if isinstance(data[k], list) and data[k]), None)
-    if open_list is None or len(data[open_list]) < 2:
+    if open_list is None:
         return None, []
     data[open_list] = data[open_list][:-1]
     kept = sum(len(v) for v in data.values() if isinstance(v, list))
+    if not kept:
+        return None, []
     note = f"the answer was cut off at max_tokens={max_tokens}: kept the {kept} record(s) finished before it"
     return json.dumps(data, ensure_ascii=False), [f"set {open_list}: {note}"]
 
