@@ -424,13 +424,14 @@ class Extractor:
         return self._read(doc, source, stored)
 
     def _read(self, doc: Document, source: SourceText, stored: str) -> DocumentResult:
-        """A stored answer as the user gets it: grounded again, with the counts its quotes state read in.
+        """A stored answer as the user gets it: grounded again, with what its own words state filled in.
 
-        The cache holds what the model answered; counts read from the quotes
-        (``read_counts``) are derived on every read, so a better reader never
-        needs the model again and never meets a count an older one wrote.
+        The cache holds what the model answered; values the schema reads from a
+        record's own words (``fill_from_text``: counts from quotes, in the conflict
+        schema also dates from date words) are derived on every read, so a better
+        reader never needs the model again and never meets a value an older one wrote.
         """
-        with grounding(source, lexicon=self.task.lexicon, published=doc.published, read_counts=True):
+        with grounding(source, lexicon=self.task.lexicon, published=doc.published, fill_from_text=True):
             return DocumentResult.from_dict(json.loads(stored), self.task.schema, doc.text)
 
     def run(self, coro: Coroutine[Any, Any, T]) -> T:

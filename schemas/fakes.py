@@ -34,12 +34,12 @@ import csv
 import datetime as dt
 import logging
 import os
-import re
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
 from llm_extract.schemas.conflict import ConflictRecords, EventType, Incident, SubEventType
+from llm_extract.schemas.places import GOVERNORATES, governorate
 
 from llm_extract.batch import Failure
 from llm_extract.documents import Document, read_bytes
@@ -61,85 +61,9 @@ log = logging.getLogger("llm_extract")
 
 # --- governorates -----------------------------------------------------------------------
 
-GOVERNORATES: dict[str, str] = {
-    "aleppo": "Aleppo",
-    "halab": "Aleppo",
-    "damascus": "Damascus",
-    "dimashq": "Damascus",
-    "rif dimashq": "Rif Dimashq",
-    "reef dimashq": "Rif Dimashq",
-    "rural damascus": "Rif Dimashq",
-    "damascus countryside": "Rif Dimashq",
-    "damascus suburbs": "Rif Dimashq",
-    "idlib": "Idlib",
-    "idleb": "Idlib",
-    "raqqa": "Raqqa",
-    "raqqah": "Raqqa",
-    "rakka": "Raqqa",
-    "deir ezzor": "Deir ez-Zor",
-    "deir ez zor": "Deir ez-Zor",
-    "deir el zor": "Deir ez-Zor",
-    "deir al zor": "Deir ez-Zor",
-    "deir al zour": "Deir ez-Zor",
-    "deir ezzour": "Deir ez-Zor",
-    "dayr az zawr": "Deir ez-Zor",
-    "homs": "Homs",
-    "hims": "Homs",
-    "hasakeh": "Hasakah",
-    "hasakah": "Hasakah",
-    "hassakeh": "Hasakah",
-    "hasaka": "Hasakah",
-    "hasake": "Hasakah",
-    "daraa": "Daraa",
-    "deraa": "Daraa",
-    "dar'a": "Daraa",
-    "hama": "Hama",
-    "hamah": "Hama",
-    "lattakia": "Latakia",
-    "latakia": "Latakia",
-    "lattaquie": "Latakia",
-    "ladhiqiyah": "Latakia",
-    "quneitra": "Quneitra",
-    "qunaytirah": "Quneitra",
-    "kuneitra": "Quneitra",
-    "suwayda": "As-Suwayda",
-    "sweida": "As-Suwayda",
-    "suwaida": "As-Suwayda",
-    "tartus": "Tartus",
-    "tartous": "Tartus",
-    "tartouss": "Tartus",
-}
-"""Spellings of Syria's 14 governorates (FA-KES's lower-case ones and those models write) -> one English name.
-
-Both sides go through this table after :func:`_place_key`, so "Al-Hasakah Governorate",
-"hasakeh" and "Hasaka" are one governorate.
-"""
-
 FAKES_DAMASCUS_ALSO = {"Damascus": frozenset({"Damascus", "Rif Dimashq"})}
 """FA-KES's "damascus" covers the city and its countryside: its annotators put Eastern Ghouta
 (Rif Dimashq) under "damascus" (e.g. unit 1915433669, Douma), and its dev half has no "rif dimashq"."""
-
-_PLACE_NOISE = re.compile(r"\b(governorate|province|muhafazat|countryside of|the)\b")
-
-
-def _place_key(name: str) -> str:
-    """Lower case, no "al-"/"as-" article, hyphens and "governorate" gone, spaces collapsed."""
-    text = name.lower().replace("-", " ").replace("_", " ").replace("’", "'")
-    text = _PLACE_NOISE.sub(" ", text)
-    words = [w for w in text.split() if w not in ("al", "as", "ad", "ar", "el", "ash")]
-    return " ".join(words)
-
-
-_LOOKUP = {_place_key(spelling): name for spelling, name in GOVERNORATES.items()}
-
-
-def governorate(name: str | None) -> str | None:
-    """The English governorate a spelling names (see :data:`GOVERNORATES`), ``None`` when it names none."""
-    if not name:
-        return None
-    key = _place_key(name)
-    return _LOOKUP.get(key) or _LOOKUP.get(key.replace("'", ""))
-
 
 # --- causes -----------------------------------------------------------------------------
 

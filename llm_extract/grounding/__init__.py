@@ -22,12 +22,14 @@ run out, answers by dropping the record that holds the field, with a warning.
 The package: :mod:`.text` (normalisation and offsets), :mod:`.lexicon` (a
 task's counting words), :mod:`.context` (the article a validator grounds
 against), :mod:`.numbers` (numbers stated in words or digits),
-:mod:`.records` (evidence and grounded records), :mod:`.spans` (spans and dates).
+:mod:`.records` (evidence and grounded records), :mod:`.spans` (spans and dates),
+:mod:`.dates` (date words read into a value).
 """
 
 from __future__ import annotations
 
 from .context import context_of, grounding
+from .dates import date_stated
 from .lexicon import NO_LEXICON, NumberLexicon
 from .numbers import STATED, Count, CountMention, Stated, count_mentions, numbers_stated
 from .records import Evidence, GroundedRecord, iter_evidence
@@ -52,6 +54,7 @@ __all__ = [
     "Stated",
     "context_of",
     "count_mentions",
+    "date_stated",
     "drop_ungrounded",
     "grounding",
     "iter_evidence",

@@ -24,7 +24,7 @@ def grounding(
     lexicon: NumberLexicon | None = None,
     published: str | None = None,
     spans: bool = True,
-    read_counts: bool = False,
+    fill_from_text: bool = False,
 ) -> Iterator[dict[str, Any]]:
     """Validate models against ``source`` inside this block.
 
@@ -35,7 +35,7 @@ def grounding(
     ``lexicon`` is the task's :class:`NumberLexicon` for number grounding;
     ``published`` (ISO, maybe partial) bounds every :class:`DateOf` value;
     ``spans=False`` checks quotes and numbers only (gold fixtures, where a
-    person may attribute a claim to the outlet itself). ``read_counts=True``
+    person may attribute a claim to the outlet itself). ``fill_from_text=True``
     lets a record read a null count from its own quotes (see
     :class:`~llm_extract.grounding.GroundedRecord`): the engine's extraction
     does, while gold fixtures and reviewed results keep the nulls a person chose.
@@ -46,7 +46,7 @@ def grounding(
         "unstated_numbers": unstated_numbers,
         "published": published,
         "spans": spans,
-        "read_counts": read_counts,
+        "fill_from_text": fill_from_text,
         "warnings": [],
         "lexicon": lexicon,
     }

@@ -1,0 +1,140 @@
+"""Syria's governorates by the names articles, annotators and models give them: one table for the domain.
+
+The conflict schema reads a record's governorate (``admin1``) from its place
+as written; the FA-KES scorer compares governorates through the same table,
+so "Al-Hasakah Governorate", "hasakeh" and "الحسكة" are one governorate everywhere.
+"""
+
+from __future__ import annotations
+
+import re
+
+from llm_extract.grounding import normalize
+
+__all__ = ["GOVERNORATES", "governorate", "governorate_named_in"]
+
+GOVERNORATES: dict[str, str] = {
+    "aleppo": "Aleppo",
+    "halab": "Aleppo",
+    "damascus": "Damascus",
+    "dimashq": "Damascus",
+    "rif dimashq": "Rif Dimashq",
+    "reef dimashq": "Rif Dimashq",
+    "rural damascus": "Rif Dimashq",
+    "damascus countryside": "Rif Dimashq",
+    "damascus suburbs": "Rif Dimashq",
+    "idlib": "Idlib",
+    "idleb": "Idlib",
+    "raqqa": "Raqqa",
+    "raqqah": "Raqqa",
+    "rakka": "Raqqa",
+    "deir ezzor": "Deir ez-Zor",
+    "deir ez zor": "Deir ez-Zor",
+    "deir el zor": "Deir ez-Zor",
+    "deir al zor": "Deir ez-Zor",
+    "deir al zour": "Deir ez-Zor",
+    "deir ezzour": "Deir ez-Zor",
+    "dayr az zawr": "Deir ez-Zor",
+    "homs": "Homs",
+    "hims": "Homs",
+    "hasakeh": "Hasakah",
+    "hasakah": "Hasakah",
+    "hassakeh": "Hasakah",
+    "hasaka": "Hasakah",
+    "hasake": "Hasakah",
+    "daraa": "Daraa",
+    "deraa": "Daraa",
+    "dar'a": "Daraa",
+    "hama": "Hama",
+    "hamah": "Hama",
+    "lattakia": "Latakia",
+    "latakia": "Latakia",
+    "lattaquie": "Latakia",
+    "ladhiqiyah": "Latakia",
+    "quneitra": "Quneitra",
+    "qunaytirah": "Quneitra",
+    "kuneitra": "Quneitra",
+    "suwayda": "As-Suwayda",
+    "sweida": "As-Suwayda",
+    "suwaida": "As-Suwayda",
+    "tartus": "Tartus",
+    "tartous": "Tartus",
+    "tartouss": "Tartus",
+    # Arabic, as articles write them (compared after normalize(): hamzas and taa marbuta folded).
+    "حلب": "Aleppo",
+    "دمشق": "Damascus",
+    "ريف دمشق": "Rif Dimashq",
+    "إدلب": "Idlib",
+    "ادلب": "Idlib",
+    "الرقة": "Raqqa",
+    "دير الزور": "Deir ez-Zor",
+    "حمص": "Homs",
+    "الحسكة": "Hasakah",
+    "درعا": "Daraa",
+    "حماة": "Hama",
+    "اللاذقية": "Latakia",
+    "القنيطرة": "Quneitra",
+    "السويداء": "As-Suwayda",
+    "طرطوس": "Tartus",
+}
+"""Spellings of Syria's 14 governorates (FA-KES's lower-case ones, those models write, the Arabic names)
+-> one English name.
+
+Both sides go through this table after :func:`_place_key`, so "Al-Hasakah Governorate",
+"hasakeh" and "Hasaka" are one governorate.
+"""
+
+_PLACE_NOISE = re.compile(r"\b(governorate|province|muhafazat|countryside of|the)\b|\bمحافظه\b")
+
+
+def _place_key(name: str) -> str:
+    """Lower case, no "al-"/"as-" article, hyphens and "governorate" gone, spaces collapsed."""
+    text = normalize(name).lower().replace("-", " ").replace("_", " ").replace("’", "'")
+    text = _PLACE_NOISE.sub(" ", text)
+    words = [w for w in text.split() if w not in ("al", "as", "ad", "ar", "el", "ash")]
+    return " ".join(words)
+
+
+_LOOKUP = {_place_key(spelling): name for spelling, name in GOVERNORATES.items()}
+
+
+def governorate(name: str | None) -> str | None:
+    """The English governorate a spelling names (see :data:`GOVERNORATES`), ``None`` when it names none."""
+    if not name:
+        return None
+    key = _place_key(name)
+    return _LOOKUP.get(key) or _LOOKUP.get(key.replace("'", ""))
+
+
+_NAMED = re.compile(
+    r"(?<!\w)(?:[وبلف]|[وف]ب|[وف]ل)?("
+    + "|".join(sorted((re.escape(k) for k in _LOOKUP), key=len, reverse=True))
+    + r")(?!\w)"
+)
+
+_LIST = re.compile(r"\s+(?:and|&|و)\s+|\s*[,،/]\s*")
+_COUNTRY = {"syria", "سوريا", "سوريه"}
+_RURAL = re.compile(r"\b(?:countryside|rural|suburbs?)\b|(?<!\w)ريف(?!\w)")
+
+
+def governorate_named_in(place: str | None) -> str | None:
+    """The one governorate a place as written names ("Aleppo eastern neighborhoods", "ريف حلب الشمالي",
+    "Aleppo, Syria"), ``None`` when it names none or several ("Aleppo and Damascus").
+
+    A list of places ("Idlip and Aleppo") names one governorate only when each
+    of its places names that governorate or is the country. The countryside of
+    a city is its governorate, except Damascus's, which is Rif Dimashq.
+    """
+    if not place:
+        return None
+    found: set[str] = set()
+    for part in _LIST.split(normalize(place).lower()):
+        named = {_LOOKUP[m.group(1)] for m in _NAMED.finditer(_place_key(part))}
+        if not named and _place_key(part) not in _COUNTRY:
+            return None  # a place this table cannot place: the list may span governorates
+        if named == {"Damascus"} and _RURAL.search(part):
+            named = {"Rif Dimashq"}
+        found |= named
+    if found == {"Damascus", "Rif Dimashq"}:
+        found = {"Rif Dimashq"}
+    return found.pop() if len(found) == 1 else None
