@@ -7,6 +7,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 
+DUAL_ENDINGS = ("تين", "تان", "ين", "ان")
+"""Arabic dual endings, longest first (so stripping one from قتيلتين leaves قتيل, not قتيلت)."""
+
 
 @dataclass(frozen=True)
 class NumberLexicon:
@@ -42,7 +45,7 @@ class NumberLexicon:
         forms: dict[str, set[int]] = {}
         for noun in self.dual_nouns:
             forms.setdefault(noun, set()).add(1)
-            for ending in ("ين", "ان", "تين", "تان"):
+            for ending in DUAL_ENDINGS:
                 forms.setdefault(noun + ending, set()).add(2)
         return {form: frozenset(counts) for form, counts in forms.items()}
 

@@ -15,7 +15,7 @@ from typing import Annotated, Literal
 from pydantic import Field
 
 from .context import current_context
-from .lexicon import NO_LEXICON, NumberLexicon
+from .lexicon import DUAL_ENDINGS, NO_LEXICON, NumberLexicon
 from .text import normalize
 
 
@@ -139,8 +139,15 @@ _WORD = re.compile(r"[0-9][0-9,.]*|[^\W\d_]+(?:'[^\W\d_]+)*")
 """Numbers and words; a word never swallows digits, so "و20" (and 20) states 20."""
 
 
-def _strip_article(word: str) -> str:
-    for prefix in ("وال", "بال", "لل", "ال", "و", "ب"):
+_ARTICLES = ("وال", "بال", "لل", "ال", "و", "ب")
+_PREFIXES = (*_ARTICLES, "ل")
+"""What an Arabic word may carry before it: conjunction, preposition, article (والقتلى, بإصابة); the count
+reader also strips the preposition ل (لمقتل)."""
+
+
+def _strip_article(word: str, prefixes: tuple[str, ...] = _ARTICLES) -> str:
+    """``word`` without the first of ``prefixes`` it starts with, if at least 3 letters remain."""
+    for prefix in prefixes:
         if word.startswith(prefix) and len(word) - len(prefix) >= 3:
             return word[len(prefix) :]
     return word
@@ -237,7 +244,6 @@ _DOUBT = CountMention(-1, None)
 _STOPS = frozenset(".,;:!)،؛")
 _SUBSET = frozenset({"among", "including", "included", "بين", "منهم", "بينهم"})
 """Before a count's word, these make what follows a part of the dead, not their number ("من بين القتلى 5 أطفال")."""
-_DUAL_ENDINGS = ("تين", "تان", "ين", "ان")
 _MULTIPLIERS = {"hundred": 100, "thousand": 1000, "مئه": 100, "مائه": 100, "الف": 1000, "الاف": 1000}
 _REFUSE = ("since", "منذ")
 """A quote with these counts a war or a period ("has killed 350,000 since 2011"), not an event."""
@@ -280,17 +286,17 @@ def count_mentions(
     def kind_of(i: int) -> str | None:
         if not 0 <= i < len(tokens):
             return None
-        word = _strip_prefix(tokens[i])
+        word = _strip_article(tokens[i], _PREFIXES)
         if kind := owner.get(tokens[i]) or owner.get(word):
             return kind
         if 2 in lexicon.noun_forms.get(word, ()):  # قتيلين: the dual of a count's word
-            return next((owner[word[: -len(e)]] for e in _DUAL_ENDINGS if owner.get(word[: -len(e)])), None)
+            return next((owner[word[: -len(e)]] for e in DUAL_ENDINGS if owner.get(word[: -len(e)])), None)
         return None
 
     def person(i: int) -> bool:
         if not 0 <= i < len(tokens) or kind_of(i):
             return False
-        word = _strip_prefix(tokens[i])
+        word = _strip_article(tokens[i], _PREFIXES)
         return tokens[i] in people or word in people or bool(lexicon.noun_forms.get(word))
 
     def number_at(i: int, step: int) -> tuple[int, int] | None:
@@ -396,17 +402,9 @@ def count_mentions(
     return {k: next(iter(ms)) for k, ms in found.items() if _DOUBT not in ms and len({m.value for m in ms}) == 1}
 
 
-def _strip_prefix(token: str) -> str:
-    """An Arabic word without a leading conjunction, preposition or article (والقتلى, لمقتل, بإصابة)."""
-    for prefix in ("وال", "بال", "لل", "ال", "و", "ب", "ل"):
-        if token.startswith(prefix) and len(token) - len(prefix) >= 3:
-            return token[len(prefix) :]
-    return token
-
-
 def _dual(token: str, lexicon: NumberLexicon) -> bool:
     """Whether ``token`` is a dual (شخصين); a dual of a noun in ي is also its plural (مدنيين), so not."""
-    word = _strip_prefix(token)
+    word = _strip_article(token, _PREFIXES)
     return 2 in lexicon.noun_forms.get(word, ()) and not word.endswith(("يين", "يان"))
 
 
@@ -415,7 +413,7 @@ def _number_token(token: str, lexicon: NumberLexicon) -> bool:
     digits = token.replace(",", "").replace(".", "")
     if digits.isdigit():
         return not (len(token) == 4 and 1900 <= int(token) <= 2100)
-    word = _strip_prefix(token)
+    word = _strip_article(token, _PREFIXES)
     if token in ("no", "none", "zero", "a", "an", "single", "both", "dozen"):
         return False
     return bool(
@@ -434,7 +432,7 @@ def _run_value(run: list[str], lexicon: NumberLexicon) -> int | None:
     for token in run:
         if token in ("-", "and", "و"):
             continue
-        word = _strip_prefix(token)
+        word = _strip_article(token, _PREFIXES)
         digits = token.replace(",", "").replace(".", "")
         if digits.isdigit():
             current += int(digits)

@@ -23,7 +23,7 @@ from typing import Any, ClassVar, TypeVar
 
 import instructor
 import pydantic_core
-from instructor.core.exceptions import IncompleteOutputException, InstructorRetryException
+from instructor.core.exceptions import InstructorRetryException
 from instructor.v2.core import patch as _instructor_patch
 from instructor.v2.validation import async_validators as _instructor_async_validators
 from openai.types.chat import ChatCompletion
@@ -33,7 +33,7 @@ from ..backends import ModelRequest
 from ..calls import Calls
 from ..config import BackendConfig
 from ..documents import Document
-from ..errors import AnswerCutOff, BackendError, ConfigError, ExtractionError, LLMExtractError, redact
+from ..errors import AnswerCutOff, ConfigError, ExtractionError, LLMExtractError, redact
 from ..grounding import SourceText, drop_ungrounded, grounding
 from ..results import Usage
 from ..task import Task
@@ -315,11 +315,6 @@ class Job:
                     salvaged = self.salvage(model, last[0] if last else None, window) if salvage else None
                     if salvaged is None:
                         raise self.exhausted(exc) from None
-            except IncompleteOutputException:
-                raise BackendError(
-                    f"{self.backend_name}: the answer was cut off at max_tokens={cfg.max_tokens}; "
-                    f"raise max_tokens in [backends.{self.backend_name}]"
-                ) from None
             finally:
                 ctx.clear()
         if salvaged is not None:
