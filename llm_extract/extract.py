@@ -427,12 +427,17 @@ class Extractor:
         """A stored answer as the user gets it: grounded again, with what its own words state filled in.
 
         The cache holds what the model answered; values the schema reads from a
-        record's own words (``fill_from_text``: counts from quotes, in the conflict
+        record's own words (``model_answer``: counts from quotes, in the conflict
         schema also dates from date words) are derived on every read, so a better
         reader never needs the model again and never meets a value an older one wrote.
+        Records a schema drops on reading are named in ``provenance.warnings``.
         """
-        with grounding(source, lexicon=self.task.lexicon, published=doc.published, fill_from_text=True):
-            return DocumentResult.from_dict(json.loads(stored), self.task.schema, doc.text)
+        with grounding(source, lexicon=self.task.lexicon, published=doc.published, model_answer=True) as ctx:
+            result = DocumentResult.from_dict(json.loads(stored), self.task.schema, doc.text)
+        # Records the schema drops on reading (their quotes do not support them) are news to the user.
+        dropped = [w for w in ctx["warnings"] if w.startswith("dropped ") and w not in result.provenance.warnings]
+        result.provenance.warnings.extend(dropped)
+        return result
 
     def run(self, coro: Coroutine[Any, Any, T]) -> T:
         """Run ``coro`` on this extractor's own event loop thread and wait for its result.

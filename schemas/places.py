@@ -114,12 +114,22 @@ _NAMED = re.compile(
 
 _LIST = re.compile(r"\s+(?:and|&|و)\s+|\s*[,،/]\s*")
 _COUNTRY = {"syria", "سوريا", "سوريه"}
-_RURAL = re.compile(r"\b(?:countryside|rural|suburbs?)\b|(?<!\w)ريف(?!\w)")
+_RURAL = re.compile(r"\b(?:countryside|rural)\b|(?<!\w)[وب]?ريف(?!\w)")
+_BOTH = re.compile(r"\bprovince\b|\band its (?:countryside|suburbs)\b|(?<!\w)وريفها(?!\w)")
+_NEAR = re.compile(
+    r"\b(?:near|nearby|outside|outskirts|off|across|opposite|border|borders|road|highway|motorway|route|gate|airport"
+    r"|airbase|suburb|suburbs|between|province)\b|\b(?:north|south|east|west)\w*\s+of\b"
+    r"|(?<!\w)[وب]?(?:قرب|بالقرب|شرق|غرب|شمال|جنوب|شرقي|غربي|شمالي|جنوبي|اطراف|محيط|مقابل|المقابله|طريق|اوتوستراد"
+    r"|مطار|حدود|الحدود|ضواحي|مشارف)(?!\w)"
+)
+"""Words that put a place beside, on the way to, or around a city ("near Damascus", "شرق دمشق", "Damascus
+airport", "the Beirut-Damascus highway"): such a place may lie in another governorate or country. "province"
+is here because writers use "Damascus province" for Rif Dimashq."""
 
 
 def governorate_named_in(place: str | None) -> str | None:
-    """The one governorate a place as written names ("Aleppo eastern neighborhoods", "ريف حلب الشمالي",
-    "Aleppo, Syria"), ``None`` when it names none or several ("Aleppo and Damascus").
+    """The one governorate a place as written names ("Raqqa city", "ريف حلب الشمالي", "Aleppo, Syria"),
+    ``None`` when it names none or several ("Aleppo and Damascus"), or puts the place beside one ("near Homs").
 
     A list of places ("Idlip and Aleppo") names one governorate only when each
     of its places names that governorate or is the country. The countryside of
@@ -128,13 +138,16 @@ def governorate_named_in(place: str | None) -> str | None:
     if not place:
         return None
     found: set[str] = set()
-    for part in _LIST.split(normalize(place).lower()):
-        named = {_LOOKUP[m.group(1)] for m in _NAMED.finditer(_place_key(part))}
-        if not named and _place_key(part) not in _COUNTRY:
+    for part in filter(None, _LIST.split(normalize(place).lower().strip(" .,،"))):
+        key = _place_key(part)
+        named = {_LOOKUP[m.group(1)] for m in _NAMED.finditer(key)}
+        if named and _NEAR.search(part) and not (len(named) == 1 and _LOOKUP.get(key)):
+            return None  # "near Homs", "Damascus airport": beside the city, maybe not in its governorate
+        if not named and key not in _COUNTRY:
             return None  # a place this table cannot place: the list may span governorates
+        if named == {"Damascus"} and _BOTH.search(part):
+            return None  # "Damascus province", "دمشق وريفها": the city, its countryside, or both
         if named == {"Damascus"} and _RURAL.search(part):
             named = {"Rif Dimashq"}
         found |= named
-    if found == {"Damascus", "Rif Dimashq"}:
-        found = {"Rif Dimashq"}
     return found.pop() if len(found) == 1 else None

@@ -91,7 +91,7 @@ def test_an_incident_quoted_with_its_toll_gets_that_side_even_when_the_model_lis
         "summary": "Coalition airstrikes killed 50 civilians.",
         "evidence": [{"quote": "50 Civilians Killed by Coalition Airstrikes Against IS in Syria"}],
     }
-    with grounding(SourceText(text), lexicon=LEXICON, fill_from_text=True):
+    with grounding(SourceText(text), lexicon=LEXICON, model_answer=True):
         record = Incident.model_validate(incident)
 
     [side] = record.casualties
@@ -100,7 +100,7 @@ def test_an_incident_quoted_with_its_toll_gets_that_side_even_when_the_model_lis
 
 
 def test_outside_extraction_a_null_count_stays_as_a_person_chose_it() -> None:
-    """Gold fixtures and reviewed results are validated without fill_from_text."""
+    """Gold fixtures and reviewed results are validated without model_answer."""
     text = "four civilians were killed and 21 others were wounded"
     with grounding(SourceText(text), lexicon=LEXICON):
         side = Casualties.model_validate({"side": "civilians", "evidence": [{"quote": text}]})

@@ -29,7 +29,7 @@ UNPLACED_INCIDENT: dict[str, Any] = {
         {"side": "قوات النظام", "evidence": [{"quote": "نقلت قوات النظام السوري، العميد عقاب صقر عباس"}]}
     ],
     "summary": "Regime forces attacked residents.",
-    "evidence": [{"quote": "نقلت قوات النظام السوري، العميد عقاب صقر عباس"}],
+    "evidence": [{"quote": "فشل الهجوم على مدينة جاسم"}],  # names the event: unsupported records are dropped
 }
 
 

@@ -1,10 +1,11 @@
-"""What the article's words state is filled in, and only that: a date from its date words, a
-governorate from the place as written, an event type from its sub-event type.
+"""A model's answer is read as its own words state it: a date from its date words, a governorate
+from the place as written, an event type from its sub-event type, and no record its quotes do
+not support.
 
 Small models copy "8 October 2017" and leave the date value null, write "Syria" as the
-governorate of "Raqqa province", and call an air strike "Violence against civilians".
-During extraction these are read from the record itself; words that leave doubt change
-nothing, and gold fixtures keep what a person wrote.
+governorate of "Raqqa province", call an air strike "Violence against civilians", and write a
+record into every list, sport articles included. During extraction these are read from the
+record itself; words that leave doubt change nothing, and gold fixtures keep what a person wrote.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from llm_extract.schemas.conflict import LEXICON, EventDate, Incident, Location
+from llm_extract.schemas.conflict import LEXICON, ConflictRecords, EventDate, Incident, Location
 from llm_extract.schemas.places import governorate_named_in
 
 from llm_extract import Extractor
@@ -40,6 +41,12 @@ QUOTE = "Coalition air strikes on the village of al-Saleh in Raqqa province kill
         ("March 2017", "2017-04-04", ("2017-03", "month")),
         ("last month", "2022-03-14", ("2022-02", "month")),
         ("in 2016", "2017-04-04", ("2016", "year")),
+        ("November last year", "2017-12-20", ("2016-11", "month")),
+        ("15 كانون الأول من العام الماضي", "2017-12-20", ("2016-12-15", "day")),
+        ("آذار الماضي", "2017-03-20", ("2016-03", "month")),
+        ("last March", "2017-05-20", ("2017-03", "month")),
+        ("March 15.", "2017-03-10", ("2016-03-15", "day")),
+        ("في 15 من الشهر الجاري", "2022-03-20", ("2022-03-15", "day")),
     ],
 )
 def test_date_words_state_their_value(words: str, published: str, expected: tuple[str, str]) -> None:
@@ -51,13 +58,27 @@ def test_date_words_state_their_value(words: str, published: str, expected: tupl
     [
         ("06-01-2016", "2016-01-09"),  # day first or month first: the words do not say
         ("between 5 and 7 March", "2017-04-04"),  # two days
+        ("March 3-4", "2017-04-04"),
+        ("Astana 4 talks in May", "2017-06-20"),  # a number that is not the day
+        ("a 5-day truce in May", "2017-06-20"),
+        ("7 years after March 2011", "2017-04-20"),
         ("on Monday", "2017-04-04"),  # a weekday alone
         ("yesterday", "2017-04-04"),  # whose: the article's, or a quoted statement's?
         ("أمس", "2017-04-04"),
         ("on the 15th", "2017-04-04"),  # a day of which month?
+        ("15 نيسان المقبل", "2017-03-20"),  # to come
+        ("since 2011", "2017-03-20"),  # the start of a period
+        ("the 1990s", "2017-03-20"),
+        ("at 1930 GMT on Friday", "2017-03-20"),  # a clock time, not a year
+        ("during a protest march on Friday", "2017-03-20"),  # a march, not March
+        ("the fighters may have been killed on Tuesday", "2017-06-20"),
+        ("عند باب الهوى يوم الجمعة", "2017-04-20"),  # آب (August) inside باب
+        ("في الثالث من نيسان", "2017-04-02"),  # a day we cannot read decides the year
+        ("this March", "2017-02-20"),  # still to come
         ("21 November 2016", "2016-11-20"),  # later than publication
         ("31 February 2017", None),  # no such day
         ("15 March", None),  # which year?
+        ("last month", "0001-01-15"),  # before the calendar
         ("", "2017-04-04"),
     ],
 )
@@ -66,13 +87,13 @@ def test_date_words_that_leave_doubt_state_no_value(words: str, published: str |
 
 
 def test_a_null_date_value_is_read_from_its_words_during_extraction() -> None:
-    with grounding(SourceText(ARTICLE), lexicon=LEXICON, published="2017-10-08", fill_from_text=True):
+    with grounding(SourceText(ARTICLE), lexicon=LEXICON, published="2017-10-08", model_answer=True):
         date = EventDate.model_validate({"text": "8 October 2017", "value": None})
     assert (date.value, date.precision.value) == ("2017-10-08", "day")
 
 
 def test_a_date_value_the_model_gave_stays_the_models() -> None:
-    with grounding(SourceText(ARTICLE), lexicon=LEXICON, published="2017-10-08", fill_from_text=True):
+    with grounding(SourceText(ARTICLE), lexicon=LEXICON, published="2017-10-08", model_answer=True):
         date = EventDate.model_validate({"text": "on Sunday", "value": "2017-10-08", "precision": "day"})
     assert date.value == "2017-10-08"  # a weekday alone is not read, but the model's resolution of it stands
 
@@ -88,6 +109,12 @@ def test_a_date_value_the_model_gave_stays_the_models() -> None:
         ("محافظة الحسكة", "Hasakah"),
         ("Aleppo, Syria", "Aleppo"),
         ("Aleppo and Damascus", None),
+        ("Eastern Ghouta near Damascus", None),  # beside a city is not in its governorate
+        ("دوما شرق دمشق", None),
+        ("Damascus airport", None),
+        ("Beirut-Damascus highway", None),
+        ("Damascus province", None),  # the city, its countryside, or both
+        ("دمشق وريفها", None),
         ("Idlip and Aleppo", None),  # a place the table cannot place, in a list
         ("Syria", None),
         ("Hamas", None),
@@ -98,15 +125,21 @@ def test_a_place_as_written_names_at_most_one_governorate(place: str, expected: 
 
 
 def test_the_governorate_a_place_names_replaces_the_country_written_as_admin1() -> None:
-    with grounding(SourceText(ARTICLE), lexicon=LEXICON, fill_from_text=True):
+    with grounding(SourceText(ARTICLE), lexicon=LEXICON, model_answer=True):
         location = Location.model_validate({"as_written": "Raqqa province", "admin1": "Syria"})
     assert (location.admin1, location.country) == ("Raqqa", "Syria")
 
 
 def test_a_place_that_names_no_governorate_keeps_the_models_admin1() -> None:
-    with grounding(SourceText(ARTICLE), lexicon=LEXICON, fill_from_text=True):
+    with grounding(SourceText(ARTICLE), lexicon=LEXICON, model_answer=True):
         location = Location.model_validate({"as_written": "al-Saleh", "admin1": "Raqqa"})
     assert location.admin1 == "Raqqa"
+
+
+def test_a_place_in_another_country_is_never_given_a_syrian_governorate() -> None:
+    with grounding(SourceText("Shells fell on Ramtha, across from Daraa."), lexicon=LEXICON, model_answer=True):
+        location = Location.model_validate({"as_written": "Daraa", "admin1": None, "country": "Jordan"})
+    assert location.admin1 is None
 
 
 def incident(**changes: Any) -> dict[str, Any]:
@@ -122,13 +155,19 @@ def incident(**changes: Any) -> dict[str, Any]:
 
 
 def test_the_sub_event_type_decides_the_event_type() -> None:
-    with grounding(SourceText(ARTICLE), lexicon=LEXICON, published="2017-10-08", fill_from_text=True):
+    with grounding(SourceText(ARTICLE), lexicon=LEXICON, published="2017-10-08", model_answer=True):
         record = Incident.model_validate(incident())
     assert (record.event_type.value, record.sub_event_type.value) == ("Explosions/Remote violence", "Air/drone strike")
 
 
+def test_an_event_type_other_than_violence_against_civilians_stays_as_the_model_wrote_it() -> None:
+    with grounding(SourceText(ARTICLE), lexicon=LEXICON, published="2017-10-08", model_answer=True):
+        record = Incident.model_validate(incident(event_type="Battles", sub_event_type="Attack"))
+    assert record.event_type.value == "Battles"
+
+
 def test_outside_extraction_nothing_is_filled() -> None:
-    """Gold fixtures and reviewed results are validated without fill_from_text: they keep what a person wrote."""
+    """Gold fixtures and reviewed results are validated without model_answer: they keep what a person wrote."""
     with grounding(SourceText(ARTICLE), lexicon=LEXICON, published="2017-10-08"):
         record = Incident.model_validate(incident())
     assert record.date.value is None
@@ -148,3 +187,71 @@ def test_an_extracted_incident_comes_out_with_its_date_governorate_and_event_typ
     assert record.location.admin1 == "Raqqa"
     assert record.event_type.value == "Explosions/Remote violence"
     assert record.casualties[0].killed == 12
+
+
+# --- records their own quotes do not support ----------------------------------------------
+
+SPORT = (
+    "Syria's national team beat Iran 2-1 in Damascus on Tuesday. "
+    "Coach Fajr Ibrahim praised the fans. The match was the team's first win this year."
+)
+
+
+def read(text: str, answer: dict[str, Any]) -> tuple[ConflictRecords, list[str]]:
+    """A model's answer as the engine reads it, and the warnings reading it gave."""
+    with grounding(SourceText(text), lexicon=LEXICON, published="2017-10-08", model_answer=True) as ctx:
+        return ConflictRecords.model_validate(answer), ctx["warnings"]
+
+
+def test_an_incident_whose_quotes_name_no_violent_event_is_dropped() -> None:
+    answer = {
+        "incidents": [
+            incident(
+                location={"as_written": "Damascus"},
+                evidence=[{"quote": "Syria's national team beat Iran 2-1 in Damascus on Tuesday"}],
+                date={"text": ""},
+            )
+        ]
+    }
+    result, warnings = read(SPORT, answer)
+    assert result.incidents == []
+    assert warnings == ["dropped incidents[0]: no word of its quotes names a violent event"]
+
+
+def test_a_negotiation_whose_quotes_name_no_meeting_or_agreement_is_dropped() -> None:
+    praise = [{"quote": "Coach Fajr Ibrahim praised the fans"}]
+    negotiation = {"date": {"text": ""}, "summary": "Talks.", "evidence": praise}
+    assert read(SPORT, {"negotiations": [negotiation]})[0].negotiations == []
+
+
+def test_a_personnel_change_whose_quotes_do_not_name_its_person_is_dropped() -> None:
+    claim = {"change_type": "appointment", "source": "Syria", "evidence": [{"quote": "Coach Fajr Ibrahim praised"}]}
+    change = {"person": "Syria", "claims": [claim], "evidence": [{"quote": "The match was the team's first win"}]}
+    assert read(SPORT, {"personnel_changes": [change]})[0].personnel_changes == []
+
+
+def test_records_their_quotes_support_are_kept_and_links_follow_the_incidents_kept() -> None:
+    text = SPORT + " " + ARTICLE + " The two sides met in Raqqa and agreed a truce."
+    sport = incident(location={"as_written": "Damascus"}, date={"text": ""})
+    sport["evidence"] = [{"quote": "Syria's national team beat Iran 2-1 in Damascus on Tuesday"}]
+    truce = {
+        "date": {"text": ""},
+        "summary": "A truce.",
+        "linked_incident": 1,
+        "evidence": [{"quote": "The two sides met in Raqqa and agreed a truce"}],
+    }
+    result, _ = read(text, {"incidents": [sport, incident()], "negotiations": [truce]})
+    assert [i.location.as_written for i in result.incidents] == ["Raqqa province"]
+    assert result.negotiations[0].linked_incident == 0
+
+
+def test_a_dropped_record_is_named_in_the_results_warnings(server: ChatServer, make_extractor: MakeExtractor) -> None:
+    sport = incident(location={"as_written": "Damascus"}, date={"text": ""})
+    sport["evidence"] = [{"quote": "Syria's national team beat Iran 2-1 in Damascus on Tuesday"}]
+    server.push(Reply.records({"incidents": [sport], "negotiations": [], "personnel_changes": []}))
+    ex = make_extractor()
+
+    result = ex.extract(ex.document(SPORT, published="2017-10-08"))
+
+    assert result.incidents == []
+    assert "dropped incidents[0]: no word of its quotes names a violent event" in result.provenance.warnings

@@ -34,7 +34,7 @@ from .lexicon import NO_LEXICON, NumberLexicon
 from .numbers import STATED, Count, CountMention, Stated, count_mentions, numbers_stated
 from .records import Evidence, GroundedRecord, iter_evidence
 from .spans import ARTICLE_SPAN, UNGROUNDED, ArticleSpan, DateOf, Span, drop_ungrounded
-from .text import MIN_QUOTE_CHARS, SourceText, normalize, quotable_passages
+from .text import MIN_QUOTE_CHARS, SourceText, normalize, quotable_passages, word_forms
 
 __all__ = [
     "ARTICLE_SPAN",
@@ -61,4 +61,5 @@ __all__ = [
     "normalize",
     "numbers_stated",
     "quotable_passages",
+    "word_forms",
 ]

@@ -24,7 +24,7 @@ def grounding(
     lexicon: NumberLexicon | None = None,
     published: str | None = None,
     spans: bool = True,
-    fill_from_text: bool = False,
+    model_answer: bool = False,
 ) -> Iterator[dict[str, Any]]:
     """Validate models against ``source`` inside this block.
 
@@ -35,10 +35,13 @@ def grounding(
     ``lexicon`` is the task's :class:`NumberLexicon` for number grounding;
     ``published`` (ISO, maybe partial) bounds every :class:`DateOf` value;
     ``spans=False`` checks quotes and numbers only (gold fixtures, where a
-    person may attribute a claim to the outlet itself). ``fill_from_text=True``
-    lets a record read a null count from its own quotes (see
-    :class:`~llm_extract.grounding.GroundedRecord`): the engine's extraction
-    does, while gold fixtures and reviewed results keep the nulls a person chose.
+    person may attribute a claim to the outlet itself). ``model_answer=True``
+    says the data is a model's answer, which a schema may complete from its
+    own words and prune where they do not support it: a record reads a null
+    count from its own quotes (see :class:`~llm_extract.grounding.GroundedRecord`),
+    and a task's validators may do more (the conflict schema reads dates and
+    governorates, and drops records whose quotes name no event). The engine's
+    extraction sets it; gold fixtures and reviewed results keep what a person wrote.
     """
     ctx: dict[str, Any] = {
         "source": source,
@@ -46,7 +49,7 @@ def grounding(
         "unstated_numbers": unstated_numbers,
         "published": published,
         "spans": spans,
-        "fill_from_text": fill_from_text,
+        "model_answer": model_answer,
         "warnings": [],
         "lexicon": lexicon,
     }

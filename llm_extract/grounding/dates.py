@@ -4,13 +4,19 @@ Small models copy an event's date words from the article and leave its value
 empty (on 20 FA-KES articles the words were there in 7 and no value in any).
 Turning words into a calendar date needs no model: :func:`date_stated` reads
 the value the words give, resolved against the publication date where they
-leave out the year or the month ("15 آذار الحالي"), the way domain.md asks
-dates to be resolved. Only shapes that leave no doubt are read: two months,
-two days or two years in the words (a range, a second date), a day with no
-month, a weekday alone, and "today" or "yesterday" (whose today: the
-article's, or that of a statement it quotes?) give ``None``, and so does a value that
-:class:`~llm_extract.grounding.DateOf` would refuse (later than publication,
-another year or day than the words state).
+leave out the year ("15 آذار الحالي", "last March", "November last year"),
+the way domain.md asks dates to be resolved.
+
+Only shapes that leave no doubt are read, because a wrong date is worse than
+none. A day counts only right beside its month ("15 March", "March 15",
+"15 من آذار"), and only when no other small number is in the words (a range
+"5 to 7 March", "Astana 4", "a 5-day truce"). ``None`` for: two months or
+two years, a day without its month, a weekday alone, "today" and "yesterday"
+(whose today: the article's, or a quoted statement's?), what is to come
+("next", "المقبل", "will"), the start of a period ("since 2011"), decades
+("the 1990s"), 06-01-2016 (day or month first?), "May" or "march" with no
+number beside them (a verb, a protest march), clock times ("at 1930 GMT"), and
+any value :class:`~llm_extract.grounding.DateOf` would refuse.
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ import re
 from typing import Literal
 
 from .spans import _date_problem
-from .text import normalize
+from .text import EDGE_JUNK, normalize
 
 Precision = Literal["day", "month", "year"]
 
@@ -41,16 +47,43 @@ _MONTH_NAMES: dict[int, tuple[str, ...]] = {
 """English names and abbreviations; the Levantine and the Egyptian Arabic names."""
 
 _MONTHS = {normalize(name): month for month, names in _MONTH_NAMES.items() for name in names}
+_NEEDS_NUMBER = frozenset({"may", "march", "mar", "jan", "sep", normalize("آب")})
+"""Month names that are also words ("may", a protest "march", باب with آب inside): read only beside a day or
+year, or, in English, capitalised ("last March")."""
 _MONTH_WORD = re.compile(
-    r"(?<!\w)(?:ب|ل|و)?(" + "|".join(sorted(map(re.escape, _MONTHS), key=len, reverse=True)) + r")(?!\w)"
+    r"(?<!\w)(?P<prefix>[بلو])?(?P<name>"
+    + "|".join(sorted(map(re.escape, _MONTHS), key=len, reverse=True))
+    + r")(?!\w)",
+    re.IGNORECASE,
 )
 _ISO = re.compile(r"(?<!\d)(\d{4})-(\d{1,2})-(\d{1,2})(?!\d)")
 _NUMERIC = re.compile(r"(?<!\d)(\d{1,2})[./-](\d{1,2})[./-](\d{4})(?!\d)")
-_DAY = re.compile(r"(?<![\d.])(\d{1,2})(?:st|nd|rd|th)?(?![\d.:])")
-_YEAR = re.compile(r"(?<!\d)((?:19|20)\d\d)(?!\d)")
-_TIME = re.compile(r"\d{1,2}:\d\d")
+_CLOCK = re.compile(
+    r"\b\d{1,2}[:.]\d\d\b|\b(?:at\s+)?\d{3,4}\s*(?:gmt|utc|hrs|hours|h|local time)\b|\bat\s+\d{4}\b", re.IGNORECASE
+)
+_SMALL = re.compile(r"(?<![\d'’])(\d{1,2})(?:st|nd|rd|th)?(?![\d])")
+_YEAR = re.compile(r"(?<![\d'’])((?:19|20)\d\d)(?!\d|s\b|'s\b|’s\b)")
+_DAY_BEFORE = re.compile(r"(?<![\d'’])(\d{1,2})(?:st|nd|rd|th)?\s+(?:of\s+|من\s+|(?:the\s+))?$")
+_DAY_AFTER = re.compile(r"^,?\s*(?:the\s+)?(\d{1,2})(?:st|nd|rd|th)?(?![\d'’-])")
+_YEAR_AFTER = re.compile(
+    r"^,?\s*(?:(?:the\s+)?\d{1,2}(?:st|nd|rd|th)?,?\s+)?(?:(?:من\s+)?(?:عام|العام)\s+)?(?:19|20)\d\d\b"
+)
+_REFUSE = re.compile(
+    r"\b(?:next|coming|upcoming|will|since|today|tonight|yesterday|decade)\b|\b(?:19|20)\d0s\b"
+    r"|(?<!\w)[وف]?(?:المقبل|القادم|منذ|اليوم|امس|البارحه)(?!\w)|ينيات(?!\w)"
+)
+_LAST_YEAR = re.compile(r"\blast year\b|(?:العام|السنه) (?:الماضي|الماضيه|المنصرم|المنصرمه|الفائت)")
+_THIS_YEAR = re.compile(r"\bthis year\b|(?:العام|السنه) (?:الجاري|الحالي|الجاريه|الحاليه)")
 _THIS_MONTH = re.compile(r"\b(?:this|the current) month\b|الشهر (?:الحالي|الجاري)")
-_LAST_MONTH = re.compile(r"\blast month\b|الشهر الماضي")
+_LAST_MONTH = re.compile(r"\blast month\b|الشهر (?:الماضي|المنصرم|الفائت)")
+_LAST_BEFORE = re.compile(r"\blast\s+$")
+_LAST_AFTER = re.compile(r"^\s*(?:الماضي|المنصرم|الفائت)(?!\w)")
+_THIS_BEFORE = re.compile(r"\bthis\s+$")
+_THIS_AFTER = re.compile(r"^\s*(?:الحالي|الجاري)(?!\w)")
+_ORDINAL = re.compile(
+    r"\b(?:first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|eleventh|twelfth|\w+teenth|\w+tieth)\b"
+    r"|(?<!\w)(?:ال)?(?:اول|ثاني|ثالث|رابع|خامس|سادس|سابع|ثامن|تاسع|عاشر|عشرين|ثلاثين)(?!\w)"
+)
 
 
 def date_stated(words: str, published: str | None) -> tuple[str, Precision] | None:
@@ -59,59 +92,112 @@ def date_stated(words: str, published: str | None) -> tuple[str, Precision] | No
     ``published`` (ISO, maybe partial) supplies what the words leave out: the
     year of "15 March", the month of "the 15th of this month".
     """
-    text = _TIME.sub(" ", normalize(words).lower())
-    pub = _as_date(published)
-    read = _read(text, published, pub)
+    text = normalize(words).strip(EDGE_JUNK)
+    try:
+        read = _read(text, words, published, _as_date(published))
+    except (ValueError, OverflowError):  # no such day, or a year outside the calendar
+        return None
     if read is None or _date_problem(read[0], words, published) is not None:
         return None
     return read
 
 
-def _read(text: str, published: str | None, pub: dt.date | None) -> tuple[str, Precision] | None:
-    for pattern, order in ((_ISO, (0, 1, 2)), (_NUMERIC, (2, 1, 0))):
-        found = {tuple(int(m.group(1 + i)) for i in order) for m in pattern.finditer(text)}
-        if found:
-            if len(found) > 1:
-                return None
-            (year, month, day) = found.pop()
-            if pattern is _NUMERIC and month <= 12 and day <= 12 and month != day:
-                return None  # 06-01-2016: day first or month first, the words do not say
-            return _iso(year, month, day)
-    months = {_MONTHS[m.group(1)] for m in _MONTH_WORD.finditer(text)}
-    rest = _MONTH_WORD.sub(" ", text)
-    years = {int(y) for y in _YEAR.findall(rest)}
-    days = {int(d) for d in _DAY.findall(_YEAR.sub(" ", rest)) if 1 <= int(d) <= 31}
-    if len(months) > 1 or len(years) > 1 or len(days) > 1:
+def _read(text: str, raw: str, published: str | None, pub: dt.date | None) -> tuple[str, Precision] | None:
+    """``text``: the normalised words (lower case); ``raw``: as written, for the case of English month names."""
+    lower = text.lower()
+    if _REFUSE.search(lower):
         return None
-    if not months and pub is not None and published is not None:
-        if _LAST_MONTH.search(text):
-            first = pub.replace(day=1) - dt.timedelta(days=1)
-            months, years = {first.month}, years or {first.year}
-        elif _THIS_MONTH.search(text) and len(published) >= 7:
-            months, years = {pub.month}, years or {pub.year}
+    numeric = _numeric(lower)
+    if numeric is not None:
+        return numeric or None
+    lower = _CLOCK.sub(" ", lower)
+    years = {int(y) for y in _YEAR.findall(lower)}
+    if len(years) > 1:
+        return None
+    months: set[int] = set()
+    day: int | None = None
+    last = this = False
+    for m in _MONTH_WORD.finditer(lower):
+        name = m.group("name")
+        before, after = lower[: m.start()], lower[m.end() :]
+        day_match = _DAY_BEFORE.search(before) or _DAY_AFTER.search(after)
+        capital = name.isascii() and len(name) > 2 and re.search(rf"\b(?:{name.title()}|{name.upper()})\b", raw)
+        beside = day_match or _YEAR_AFTER.search(after) or capital
+        if name in _NEEDS_NUMBER and (m.group("prefix") or not beside):
+            continue  # "may", "a protest march", باب: no number beside it and not a capitalised name
+        months.add(_MONTHS[name])
+        if day_match:
+            day = int(day_match.group(1))
+        last = last or bool(_LAST_BEFORE.search(before) or _LAST_AFTER.search(after))
+        this = this or bool(_THIS_BEFORE.search(before) or _THIS_AFTER.search(after))
+    if len(months) > 1:
+        return None
+    small = {int(n) for n in _SMALL.findall(_YEAR.sub(" ", lower))}
+    if not months and len(small) == 1 and _THIS_MONTH.search(lower):
+        day = small.pop()  # "في 15 من الشهر الجاري"
+    if small - ({day} if day is not None else set()):
+        return None  # a number that is not the month's day: a range, a label ("Astana 4"), a count of days
     if not months:
-        if days:
-            return None  # "on the 15th": a day of which month?
-        return (f"{years.pop():04d}", "year") if years else None
+        return _month_from_publication(lower, years, day, published, pub)
     month = months.pop()
-    if years:
-        year = years.pop()
-    elif pub is not None and published is not None and len(published) >= 7:
-        # The latest such day on or before publication, at the precision publication is known.
-        stated = (month, min(days, default=1)) if len(published) == 10 else (month, 1)
-        year = pub.year if stated <= (pub.month, pub.day) else pub.year - 1
-    else:
+    if day is None and _ORDINAL.search(_MONTH_WORD.sub(" ", lower)):
+        return None  # "في الثالث من نيسان": a day we cannot read decides the year
+    year = _year(month, day, years, lower, "last" if last else "this" if this else "", published, pub)
+    if year is None:
         return None
-    if not days:
+    if day is None:
         return f"{year:04d}-{month:02d}", "month"
-    return _iso(year, month, days.pop())
+    return dt.date(year, month, day).isoformat(), "day"
 
 
-def _iso(year: int, month: int, day: int) -> tuple[str, Precision] | None:
-    try:
-        return dt.date(year, month, day).isoformat(), "day"
-    except ValueError:
+def _numeric(lower: str) -> tuple[str, Precision] | tuple[()] | None:
+    """A date written in digits (2017-04-23, 23.04.2017); ``()`` when such digits leave doubt, ``None`` if none."""
+    for pattern, order in ((_ISO, (0, 1, 2)), (_NUMERIC, (2, 1, 0))):
+        found = {tuple(int(m.group(1 + i)) for i in order) for m in pattern.finditer(lower)}
+        if len(found) > 1:
+            return ()
+        if found:
+            year, month, day = found.pop()
+            if pattern is _NUMERIC and month <= 12 and day <= 12 and month != day:
+                return ()  # 06-01-2016: day first or month first, the words do not say
+            return dt.date(year, month, day).isoformat(), "day"
+    return None
+
+
+def _year(
+    month: int, day: int | None, years: set[int], lower: str, which: str, published: str | None, pub: dt.date | None
+) -> int | None:
+    """The year of a month (and day) the words name: stated, else resolved against publication."""
+    if years:
+        return years.pop()
+    if pub is None or published is None or len(published) < 7:
         return None
+    if _LAST_YEAR.search(lower):
+        return pub.year - 1
+    if _THIS_YEAR.search(lower) or which == "this":  # "this March", "آذار الحالي": maybe still to come
+        return pub.year
+    if which == "last":  # "last March", "آذار الماضي": the latest such month before the publication month
+        return pub.year if month < pub.month else pub.year - 1
+    # The latest such day on or before publication, at the precision publication is known.
+    stated = (month, day or 1) if len(published) == 10 else (month, 1)
+    return pub.year if stated <= (pub.month, pub.day) else pub.year - 1
+
+
+def _month_from_publication(
+    lower: str, years: set[int], day: int | None, published: str | None, pub: dt.date | None
+) -> tuple[str, Precision] | None:
+    """Words without a month name: "this month", "last month", or a year alone."""
+    if pub is not None and published is not None and len(published) >= 7:
+        if _LAST_MONTH.search(lower) and not years:
+            first = pub.replace(day=1) - dt.timedelta(days=1)
+            return (f"{first.year:04d}-{first.month:02d}", "month") if day is None else None
+        if _THIS_MONTH.search(lower) and not years:
+            if day is None:
+                return f"{pub.year:04d}-{pub.month:02d}", "month"
+            return dt.date(pub.year, pub.month, day).isoformat(), "day"
+    if day is not None:
+        return None  # "on the 15th": a day of which month?
+    return (f"{years.pop():04d}", "year") if years else None
 
 
 def _as_date(published: str | None) -> dt.date | None:

@@ -16,7 +16,7 @@ from pydantic import Field
 
 from .context import current_context
 from .lexicon import DUAL_ENDINGS, NO_LEXICON, NumberLexicon
-from .text import normalize
+from .text import ARABIC_PREFIXES, normalize, strip_prefix
 
 
 @dataclass(frozen=True)
@@ -139,18 +139,8 @@ _WORD = re.compile(r"[0-9][0-9,.]*|[^\W\d_]+(?:'[^\W\d_]+)*")
 """Numbers and words; a word never swallows digits, so "و20" (and 20) states 20."""
 
 
-_ARTICLES = ("وال", "بال", "لل", "ال", "و", "ب")
-_PREFIXES = (*_ARTICLES, "ل")
-"""What an Arabic word may carry before it: conjunction, preposition, article (والقتلى, بإصابة); the count
-reader also strips the preposition ل (لمقتل)."""
-
-
-def _strip_article(word: str, prefixes: tuple[str, ...] = _ARTICLES) -> str:
-    """``word`` without the first of ``prefixes`` it starts with, if at least 3 letters remain."""
-    for prefix in prefixes:
-        if word.startswith(prefix) and len(word) - len(prefix) >= 3:
-            return word[len(prefix) :]
-    return word
+_PREFIXES = (*ARABIC_PREFIXES, "ل")
+"""The count reader also strips the preposition ل (لمقتل)."""
 
 
 def numbers_stated(text: str, lexicon: NumberLexicon | None = None) -> set[int]:
@@ -181,7 +171,7 @@ def numbers_stated(text: str, lexicon: NumberLexicon | None = None) -> set[int]:
                 found.add(int(digits))
             prev_unit = None
             continue
-        word = _strip_article(raw)
+        word = strip_prefix(raw)
         value = _EN_WORDS.get(raw) or _AR_UNITS.get(word) or _AR_TENS.get(word) or _AR_BIG.get(word)
         value = value or lexicon.words.get(raw)
         if raw in ("no", "zero", "none"):
@@ -286,7 +276,7 @@ def count_mentions(
     def kind_of(i: int) -> str | None:
         if not 0 <= i < len(tokens):
             return None
-        word = _strip_article(tokens[i], _PREFIXES)
+        word = strip_prefix(tokens[i], _PREFIXES)
         if kind := owner.get(tokens[i]) or owner.get(word):
             return kind
         if 2 in lexicon.noun_forms.get(word, ()):  # قتيلين: the dual of a count's word
@@ -296,7 +286,7 @@ def count_mentions(
     def person(i: int) -> bool:
         if not 0 <= i < len(tokens) or kind_of(i):
             return False
-        word = _strip_article(tokens[i], _PREFIXES)
+        word = strip_prefix(tokens[i], _PREFIXES)
         return tokens[i] in people or word in people or bool(lexicon.noun_forms.get(word))
 
     def number_at(i: int, step: int) -> tuple[int, int] | None:
@@ -404,7 +394,7 @@ def count_mentions(
 
 def _dual(token: str, lexicon: NumberLexicon) -> bool:
     """Whether ``token`` is a dual (شخصين); a dual of a noun in ي is also its plural (مدنيين), so not."""
-    word = _strip_article(token, _PREFIXES)
+    word = strip_prefix(token, _PREFIXES)
     return 2 in lexicon.noun_forms.get(word, ()) and not word.endswith(("يين", "يان"))
 
 
@@ -413,7 +403,7 @@ def _number_token(token: str, lexicon: NumberLexicon) -> bool:
     digits = token.replace(",", "").replace(".", "")
     if digits.isdigit():
         return not (len(token) == 4 and 1900 <= int(token) <= 2100)
-    word = _strip_article(token, _PREFIXES)
+    word = strip_prefix(token, _PREFIXES)
     if token in ("no", "none", "zero", "a", "an", "single", "both", "dozen"):
         return False
     return bool(
@@ -432,7 +422,7 @@ def _run_value(run: list[str], lexicon: NumberLexicon) -> int | None:
     for token in run:
         if token in ("-", "and", "و"):
             continue
-        word = _strip_article(token, _PREFIXES)
+        word = strip_prefix(token, _PREFIXES)
         digits = token.replace(",", "").replace(".", "")
         if digits.isdigit():
             current += int(digits)

@@ -76,7 +76,7 @@ class GroundedRecord(BaseModel):
 
     Honest must not mean empty: small models often leave a count null that
     their own quote states ("four civilians were killed"). With
-    ``context["fill_from_text"]`` (the engine's extraction), a null count named
+    ``context["model_answer"]`` (the engine's extraction), a null count named
     in :attr:`count_words` is read from the record's quotes when they state
     exactly one number next to one of its words (see
     :func:`~llm_extract.grounding.numbers.count_mentions`), with a warning.
@@ -119,7 +119,7 @@ class GroundedRecord(BaseModel):
                     warnings.append(problem + "; recorded as unknown")
                 continue
             raise ValueError(problem + ". Quote the words that state the number, or use null (unknown).")
-        if ctx.get("fill_from_text") and self.count_words:
+        if ctx.get("model_answer") and self.count_words:
             self._read_counts(quotes, lexicon, ctx)
         return self
 

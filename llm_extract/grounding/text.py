@@ -132,6 +132,31 @@ def normalize(text: str) -> str:
     return " ".join(part for part in text.translate(_TABLE).split(_GAP) if part)
 
 
+ARABIC_PREFIXES = ("وال", "بال", "لل", "ال", "و", "ب")
+"""What an Arabic word may carry before it (normalised): conjunction, preposition, article (والقتلى, بإصابة)."""
+
+
+def strip_prefix(word: str, prefixes: tuple[str, ...] = ARABIC_PREFIXES) -> str:
+    """``word`` without the first of ``prefixes`` it starts with, if at least 3 letters remain."""
+    for prefix in prefixes:
+        if word.startswith(prefix) and len(word) - len(prefix) >= 3:
+            return word[len(prefix) :]
+    return word
+
+
+_WORDS = re.compile(r"[^\W\d_]+")
+
+
+def word_forms(text: str) -> set[str]:
+    """The words of ``text``, normalised and lower case, each also without an Arabic prefix (ل too).
+
+    What a task's word list is matched against: "airstrikes", "والقصف" and "لمقتل"
+    then meet "airstrikes", "قصف" and "مقتل".
+    """
+    words = _WORDS.findall(normalize(text).lower())
+    return {*words, *(strip_prefix(w, (*ARABIC_PREFIXES, "ل")) for w in words)}
+
+
 EDGE_JUNK = " \"'.,:;،؛…-"
 """Punctuation and spaces a quote may gain or lose at its edges without changing what it claims."""
 
