@@ -20,7 +20,7 @@ import re
 from enum import StrEnum
 from typing import Annotated, Any, ClassVar
 
-from llm_extract.schemas.places import governorate, governorate_named_in
+from llm_extract.schemas.places import SYRIA, governorate, governorate_named_in
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, model_validator
 
 from llm_extract.evaluation.comparators import Aligned, All, Claims, Date, Exact, Names, Quotes, SetOf
@@ -230,9 +230,6 @@ class EventDate(_Model):
         return self
 
 
-_SYRIA = {normalize(name).lower() for name in ("Syria", "سوريا", "سورية", "Syrian Arab Republic")}
-
-
 class Location(_Model):
     as_written: AsWritten = Field(description="Place name exactly as in the article.")
     normalized: Short | None = Field(default=None, description="Latin transliteration, e.g. 'Jasim'.")
@@ -254,7 +251,7 @@ class Location(_Model):
         ctx = context_of(info)
         if not ctx or not ctx.get("model_answer"):
             return self
-        if self.country and normalize(self.country).lower() not in _SYRIA:
+        if self.country and normalize(self.country).lower() not in SYRIA:
             return self  # "near Daraa" in Jordan is not in Daraa governorate
         named = governorate_named_in(self.as_written)
         if named is not None and governorate(self.admin1) != named:

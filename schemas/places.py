@@ -11,7 +11,7 @@ import re
 
 from llm_extract.grounding import normalize
 
-__all__ = ["GOVERNORATES", "governorate", "governorate_named_in"]
+__all__ = ["GOVERNORATES", "SYRIA", "governorate", "governorate_named_in"]
 
 GOVERNORATES: dict[str, str] = {
     "aleppo": "Aleppo",
@@ -113,7 +113,8 @@ _NAMED = re.compile(
 )
 
 _LIST = re.compile(r"\s+(?:and|&|و)\s+|\s*[,،/]\s*")
-_COUNTRY = {"syria", "سوريا", "سوريه"}
+SYRIA = frozenset(normalize(name).lower() for name in ("Syria", "سوريا", "سورية", "Syrian Arab Republic"))
+"""The country the governorate table is of, as articles and models name it (normalised, lower case)."""
 _RURAL = re.compile(r"\b(?:countryside|rural)\b|(?<!\w)[وب]?ريف(?!\w)")
 _BOTH = re.compile(r"\bprovince\b|\band its (?:countryside|suburbs)\b|(?<!\w)وريفها(?!\w)")
 _NEAR = re.compile(
@@ -143,7 +144,7 @@ def governorate_named_in(place: str | None) -> str | None:
         named = {_LOOKUP[m.group(1)] for m in _NAMED.finditer(key)}
         if named and _NEAR.search(part) and not (len(named) == 1 and _LOOKUP.get(key)):
             return None  # "near Homs", "Damascus airport": beside the city, maybe not in its governorate
-        if not named and key not in _COUNTRY:
+        if not named and key not in SYRIA:
             return None  # a place this table cannot place: the list may span governorates
         if named == {"Damascus"} and _BOTH.search(part):
             return None  # "Damascus province", "دمشق وريفها": the city, its countryside, or both

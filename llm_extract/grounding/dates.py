@@ -25,7 +25,7 @@ import datetime as dt
 import re
 from typing import Literal
 
-from .spans import _date_problem
+from .spans import date_problem
 from .text import EDGE_JUNK, normalize
 
 Precision = Literal["day", "month", "year"]
@@ -97,7 +97,7 @@ def date_stated(words: str, published: str | None) -> tuple[str, Precision] | No
         read = _read(text, words, published, _as_date(published))
     except (ValueError, OverflowError):  # no such day, or a year outside the calendar
         return None
-    if read is None or _date_problem(read[0], words, published) is not None:
+    if read is None or date_problem(read[0], words, published) is not None:
         return None
     return read
 

@@ -97,7 +97,7 @@ class DateOf:
             return value  # the words themselves failed; that error is reported already
         words = str(data[self.text_field] or "")
         published = ctx.get("published")
-        problem = _date_problem(value, words, published if isinstance(published, str) else None)
+        problem = date_problem(value, words, published if isinstance(published, str) else None)
         if problem:
             raise PydanticCustomError(
                 UNGROUNDED,
@@ -111,7 +111,7 @@ _WEEKDAY = re.compile(r"(?:\bال|\b)(?:اثنين|إثنين|أثنين)\b")
 """Monday in Arabic (الاثنين) is spelt "the two": in date words it names a weekday, not the number 2."""
 
 
-def _date_problem(value: str, words: str, published: str | None) -> str | None:
+def date_problem(value: str, words: str, published: str | None) -> str | None:
     if not normalize(words).strip(EDGE_JUNK):
         return "no date words from the article support it; give them in the text field, or use null"
     if published:
