@@ -40,7 +40,7 @@ from .errors import (
     InputError,
 )
 from .fixtures import with_example
-from .grounding import SourceText, grounding
+from .grounding import SALVAGE_VERSION, SourceText, grounding
 from .merge import merge_parts
 from .results import DocumentResult, Provenance, Usage
 from .strategies import Job, Strategy, create_strategy
@@ -286,6 +286,7 @@ class Extractor:
                 "chunking": [cfg.chunk_chars, cfg.chunk_overlap],
                 "strategy": self.strategy.identity() | ({"repairs": True} if cfg.repairs else {}),
                 "max_reasks": cfg.max_reasks,
+                "salvage": SALVAGE_VERSION,
                 "task": self.task.name,
                 "merge": {name: list(keys) for name, keys in self.task.merge_keys.items()},
                 "prompt": self.task.prompt_sha256_for(cfg.compact_prompt),

@@ -261,6 +261,20 @@ def test_shortened_date_words_found_in_another_sentence_of_the_article_are_mende
     assert (kept.date.text, kept.date.value) == ("15 من آذار", "2022-03-15")
 
 
+def test_source_written_with_an_arabic_article_the_text_lacks_is_mended_to_the_articles_words(
+    server: ChatServer, make_extractor: Any
+) -> None:
+    """The seed writes "قيادي سابق بفصائل المعارضة"; the 1.5B model wrote "القيادي سابق …" and lost the record."""
+    reply = seed_reply()
+    reply["personnel_changes"][0]["claims"][0]["source"] = "القيادي سابق بفصائل المعارضة"
+    server.push(Reply.records(reply))
+
+    result = make_extractor(max_reasks=0).extract(SEED, published="2022-03-20")
+
+    [change] = result.records.personnel_changes
+    assert [c.source for c in change.claims] == ["قيادي سابق بفصائل المعارضة", "تجمع أحرار حوران"]
+
+
 def test_date_words_the_record_quotes_do_not_hold_still_cost_the_record(
     server: ChatServer, make_extractor: Any
 ) -> None:
@@ -288,6 +302,77 @@ def test_the_publication_date_written_as_date_words_makes_the_date_unknown_not_t
     [incident] = result.records.incidents
     assert (incident.date.text, incident.date.value, incident.date.precision.value) == ("", None, "unknown")
     assert any("is the publication date" in w for w in result.provenance.warnings)
+
+
+def test_date_words_written_as_a_value_make_the_date_unknown_not_the_record(
+    server: ChatServer, make_extractor: Any
+) -> None:
+    """A model that writes "2022-03-15" for the words has converted, not copied: the date goes, the event stays."""
+    reply = seed_reply()
+    reply["incidents"][0]["date"] = {"text": "2022-03-15", "value": "2022-03-15", "precision": "day"}
+    server.push(Reply.records(reply))
+
+    result = make_extractor(max_reasks=0).extract(SEED, published="2022-03-20")
+
+    assert len(server.requests) == 1
+    [incident] = result.records.incidents
+    assert (incident.date.text, incident.date.value, incident.date.precision.value) == ("", None, "unknown")
+    assert "set incidents[0].date unknown: '2022-03-15' is a value, not the article's words" in (
+        result.provenance.warnings
+    )
+
+
+ROCKETS = "Rebel rocket fire killed 13 people on Wednesday in the Hamdaniyeh district of Aleppo, state media said."
+
+
+def test_date_value_written_as_words_takes_the_weekday_its_quote_names(
+    server: ChatServer, make_extractor: Any
+) -> None:
+    """Published on Thursday 11 August 2016, "on Wednesday" is the 10th: those are the words for the model's value."""
+    incident = {
+        "date": {"text": "2016-08-10", "value": "2016-08-10", "precision": "day"},
+        "location": {"as_written": "Hamdaniyeh district of Aleppo"},
+        "event_type": "Explosions/Remote violence",
+        "sub_event_type": "Shelling/artillery/missile attack",
+        "summary": "Rebel rockets killed 13 people in Hamdaniyeh, Aleppo.",
+        "evidence": [{"quote": ROCKETS.rstrip(".")}],
+    }
+    server.push(Reply.records({"incidents": [incident], "negotiations": [], "personnel_changes": []}))
+
+    result = make_extractor(max_reasks=0).extract(ROCKETS, published="2016-08-11")
+
+    [kept] = result.records.incidents
+    assert (kept.date.text, kept.date.value, kept.date.precision.value) == ("Wednesday", "2016-08-10", "day")
+
+
+def test_place_written_with_words_the_article_lacks_keeps_the_words_it_has(
+    server: ChatServer, make_extractor: Any
+) -> None:
+    reply = seed_reply()
+    reply["incidents"][0]["location"]["as_written"] = "مدينة جاسم, Syria"
+    server.push(Reply.records(reply))
+
+    result = make_extractor(max_reasks=0).extract(SEED, published="2022-03-20")
+
+    [incident] = result.records.incidents
+    assert incident.location.as_written == "مدينة جاسم"
+    assert any(w.startswith("set incidents[0].location.as_written to the article's words") for w in (
+        result.provenance.warnings
+    ))
+
+
+def test_actor_the_article_does_not_name_is_removed_and_the_incident_kept(
+    server: ChatServer, make_extractor: Any
+) -> None:
+    reply = seed_reply()
+    reply["incidents"][0]["actors"].insert(0, {"name": "Free Syrian Army", "type": "rebels"})
+    server.push(Reply.records(reply))
+
+    result = make_extractor(max_reasks=0).extract(SEED, published="2022-03-20")
+
+    [incident] = result.records.incidents
+    assert [a.name_en for a in incident.actors] == ["Syrian regime security patrol", "former opposition fighters"]
+    assert any(w.startswith("removed incidents[0].actors[0]: name") for w in result.provenance.warnings)
 
 
 def test_source_copied_from_the_prompt_marker_is_dropped(server: ChatServer, make_extractor: Any) -> None:

@@ -33,13 +33,14 @@ from .dates import date_stated
 from .lexicon import NO_LEXICON, NumberLexicon
 from .numbers import STATED, Count, CountMention, Stated, count_mentions, numbers_stated
 from .records import Evidence, GroundedRecord, iter_evidence
-from .spans import ARTICLE_SPAN, UNGROUNDED, ArticleSpan, DateOf, Span, drop_ungrounded
+from .spans import ARTICLE_SPAN, SALVAGE_VERSION, UNGROUNDED, ArticleSpan, DateOf, Span, drop_ungrounded
 from .text import MIN_QUOTE_CHARS, SourceText, normalize, quotable_passages, word_forms
 
 __all__ = [
     "ARTICLE_SPAN",
     "MIN_QUOTE_CHARS",
     "NO_LEXICON",
+    "SALVAGE_VERSION",
     "STATED",
     "UNGROUNDED",
     "ArticleSpan",

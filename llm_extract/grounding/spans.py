@@ -5,8 +5,9 @@ A string field annotated with :data:`ARTICLE_SPAN` (a name, a place, a source
 or copy the prompt's own marker. A date value annotated with :class:`DateOf`
 must agree with its date words and never be later than the publication date.
 Both fail with the error type :data:`UNGROUNDED`, which the engine re-asks
-and, when re-asks run out, answers by dropping the record that holds the
-field, with a warning (:func:`drop_ungrounded`).
+and, when re-asks run out, answers by removing the least that makes the
+answer true (a date, an actor, the words a place does not have; the record
+only when nothing less will do), with a warning (:func:`drop_ungrounded`).
 """
 
 from __future__ import annotations
@@ -14,14 +15,15 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, get_args
 
-from pydantic import GetCoreSchemaHandler, ValidationError, ValidationInfo
+from pydantic import BaseModel, GetCoreSchemaHandler, ValidationError, ValidationInfo
+from pydantic.fields import FieldInfo
 from pydantic_core import CoreSchema, PydanticCustomError, core_schema
 
-from .context import context_of
+from .context import context_of, current_context
 from .numbers import numbers_stated
-from .text import EDGE_JUNK, SourceText, normalize, quotable_passages
+from .text import EDGE_JUNK, SourceText, normalize, quotable_passages, strip_prefix
 
 UNGROUNDED = "ungrounded"
 """The error type of a span or date the article does not support (see :func:`drop_ungrounded`)."""
@@ -111,6 +113,43 @@ _WEEKDAY = re.compile(r"(?:\bال|\b)(?:اثنين|إثنين|أثنين)\b")
 """Monday in Arabic (الاثنين) is spelt "the two": in date words it names a weekday, not the number 2."""
 
 
+_WEEKDAY_NAMES: dict[str, int] = {
+    normalize(name): day
+    for day, names in enumerate(
+        (
+            ("monday", "الاثنين", "الإثنين"),
+            ("tuesday", "الثلاثاء"),
+            ("wednesday", "الأربعاء"),
+            ("thursday", "الخميس"),
+            ("friday", "الجمعة"),
+            ("saturday", "السبت"),
+            ("sunday", "الأحد"),
+        )
+    )
+    for name in names
+}
+"""Weekday names (``date.weekday()`` numbers); Arabic ones with their article, since أحد alone is "one"."""
+
+
+def weekday_words(value: str, quotes: list[str], published: str | None) -> str | None:
+    """The weekday a quote names for ``value``, as written, when ``value`` is that day of the week before publication.
+
+    Articles date an event by its weekday ("killed on Wednesday"), and a model
+    that resolves it writes the value in place of the words. The value is
+    the article's when a record's own quote names its weekday and it lies in
+    the week up to the publication date: those words then support it.
+    """
+    when, pub = _date_of(value.strip()), _date_of(published or "")
+    if when is None or pub is None or not 0 <= (pub - when).days < 7:
+        return None
+    for quote in quotes:
+        for m in _TOKEN.finditer(quote):
+            word = m.group().strip(EDGE_JUNK)
+            if _WEEKDAY_NAMES.get(normalize(word).lower()) == when.weekday():
+                return word
+    return None
+
+
 def date_problem(value: str, words: str, published: str | None) -> str | None:
     if not normalize(words).strip(EDGE_JUNK):
         return "no date words from the article support it; give them in the text field, or use null"
@@ -155,12 +194,12 @@ def article_words(value: str, quotes: list[str], max_extra: int = _MAX_EXTRA_WOR
     stretch is what the article writes. A name or place written nowhere in
     them (an invented person) stays unrepaired.
     """
-    wanted = [w for w in (normalize(t).strip(EDGE_JUNK) for t in value.split()) if w]
+    wanted = [w for w in (_word_key(t) for t in value.split()) if w]
     if len(wanted) < 2:
         return None
     best: str | None = None
     for quote in quotes:
-        tokens = [(m.start(), m.end(), normalize(m.group()).strip(EDGE_JUNK)) for m in _TOKEN.finditer(quote)]
+        tokens = [(m.start(), m.end(), _word_key(m.group())) for m in _TOKEN.finditer(quote)]
         for first, (start, _, word) in enumerate(tokens):
             if word != wanted[0]:
                 continue
@@ -175,29 +214,111 @@ def article_words(value: str, quotes: list[str], max_extra: int = _MAX_EXTRA_WOR
     return best
 
 
+def _word_key(word: str) -> str:
+    """A word as spans compare it: folded, and without an Arabic prefix ("القيادي" is the article's "قيادي")."""
+    return strip_prefix(normalize(word).strip(EDGE_JUNK))
+
+
 _MAX_EXTRA_WORDS_ARTICLE = 1
 """Outside the record's own quotes, a repaired span may hold one word beyond the model's (``15 من آذار``)."""
 
 
-def drop_ungrounded(
-    data: dict[str, Any], error: ValidationError, article: str | None = None, published: str | None = None
-) -> list[str] | None:
-    """Mend or remove what in ``data`` holds an ungrounded span or date.
+_VALUE_AS_WORDS = re.compile(r"\d{4}(?:[-/]\d{1,2}(?:[-/]\d{1,2})?)?")
+"""Date words that are an ISO value ("2016-08-10"): the model wrote the value where the article's words belong."""
 
-    The engine's last resort once re-asks ran out. A span the model
-    shortened is replaced by the article's own words when the record's
-    quotes hold them, or else when one of the ``article``'s sentences holds
-    them with at most one word more (:func:`article_words`); any other invented name, or a
-    date the article does not give, costs its record (an item of a top-level
-    list), with a warning per record, not the document. Date words that are
-    the ``published`` date itself (the prompt's metadata, which small models
-    copy for "when") are not the article's: that date becomes unknown
-    (words ``""``, value null) and the record stays. Returns the
-    warnings (the caller validates again), or ``None`` when any error is of
-    another kind (or outside a record), which no drop may hide.
+
+def _later(value: str, published: str | None) -> bool:
+    n = min(len(value), len(published or ""))
+    return bool(published) and value[:n].replace("/", "-") > (published or "")[:n]
+
+
+def _list_field(model: type[BaseModel] | None, path: tuple[Any, ...]) -> FieldInfo | None:
+    """The field of ``model`` that ``path`` (names and list indices, from the top) ends in, or ``None``."""
+    field: FieldInfo | None = None
+    cls: Any = model
+    for step in path:
+        if isinstance(step, int):
+            continue
+        fields = getattr(cls, "model_fields", None)
+        if not isinstance(fields, dict) or step not in fields:
+            return None
+        field = fields[step]
+        cls = next((t for t in _types_in(field.annotation) if isinstance(t, type) and issubclass(t, BaseModel)), None)
+    return field
+
+
+def _types_in(annotation: Any) -> list[Any]:
+    """``annotation`` and every type inside it (``list[Actor] | None`` -> list, Actor, None)."""
+    return [annotation, *(t for arg in get_args(annotation) for t in _types_in(arg))]
+
+
+def _optional_item(model: type[BaseModel] | None, loc: tuple[Any, ...]) -> int | None:
+    """Where in ``loc`` the innermost list item below the record sits, when its list may lose items.
+
+    A list with a minimum length (a personnel change's claims) is part of
+    what its record says, so a bad item there costs the record; an actor
+    the article does not name is one actor fewer.
+    """
+    for j in range(len(loc) - 2, 2, -1):
+        if isinstance(loc[j], int):
+            field = _list_field(model, loc[:j])
+            if field is None or any(getattr(m, "min_length", 0) for m in field.metadata):
+                return None
+            return j
+    return None
+
+
+def _written_part(value: str, source: SourceText) -> str | None:
+    """The longest run of ``value``'s words that the article writes ("Qalamoun region" of "Qalamoun region, Syria")."""
+    words = [w for w in re.split(r"[\s,،]+", value) if w][:12]
+    runs = (" ".join(words[i:j]) for i in range(len(words)) for j in range(i + 1, len(words) + 1))
+    found = [r for r in runs if len(normalize(r).strip(EDGE_JUNK)) >= 3 and source.contains(r)]
+    return max(found, key=len, default=None)
+
+
+SALVAGE_VERSION = 2
+"""Bumped whenever :func:`drop_ungrounded` keeps or removes differently: the cache stores salvaged answers."""
+
+
+def drop_ungrounded(
+    data: dict[str, Any],
+    error: ValidationError,
+    article: str | None = None,
+    published: str | None = None,
+    model: type[BaseModel] | None = None,
+) -> list[str] | None:
+    """Mend or remove what in ``data`` holds an ungrounded span or date, keeping what the article supports.
+
+    The engine's last resort once re-asks ran out. Most answers that fail
+    grounding are true events badly copied, and dropping them is how a
+    small model's recall was lost, so the least that makes the answer true
+    is removed (``model``, the answer's class, says which lists may lose items):
+
+    - a span the model shortened becomes the article's own words when the
+      record's quotes hold them, or else one of the ``article``'s sentences
+      with at most one word more (:func:`article_words`);
+    - date words that are a value ("2016-08-10", or the ``published`` date
+      the prompt gave) are not the article's: that date becomes unknown
+      (words ``""``, value null), unless it is later than publication;
+    - a name in a list that may lose items (an actor, a party) is removed;
+    - a span of a nested object (a place) written with words the article
+      does not have ("Qalamoun region, Syria") becomes the longest run of its
+      words that the article writes;
+    - anything else (an invented person, place or date words) costs its
+      record (an item of a top-level list), not the document.
+
+    Each step leaves a warning. Returns the warnings (the caller validates
+    again), or ``None`` when any error is of another kind (or outside a
+    record), which no drop may hide.
     """
     where: dict[tuple[str, int], str] = {}
     warnings: list[str] = []
+    removals: dict[tuple[Any, ...], set[int]] = {}
+    removed: list[tuple[Any, str]] = []
+    ctx_source = current_context()
+    source = ctx_source.get("source") if ctx_source else None
+    if not isinstance(source, SourceText) and article:
+        source = SourceText(article)
     for err in error.errors():
         loc = err["loc"]
         if err["type"] != UNGROUNDED or len(loc) < 2 or not isinstance(loc[0], str) or not isinstance(loc[1], int):
@@ -216,19 +337,43 @@ def drop_ungrounded(
                 parent = parent[step]
             else:
                 parent = None
-        copied = mended is None and published and isinstance(value, str) and value.strip() == published
-        if copied and isinstance(parent, dict) and parent.get(loc[-1]) == value and "value" in parent:
+        own = isinstance(parent, dict) and isinstance(value, str) and parent.get(loc[-1]) == value
+        path, field = _dotted(loc[2:-1]), _dotted(loc[2:])
+        if mended is not None and own:
+            parent[loc[-1]] = mended
+            warnings.append(f"set {loc[0]}[{loc[1]}].{field} to the article's words {mended!r} (was {value!r})")
+            continue
+        words_as_value = own and loc[-1] != "value" and "value" in parent and _VALUE_AS_WORDS.fullmatch(value.strip())
+        weekday = weekday_words(value, _quotes(record), published) if words_as_value else None
+        if weekday is not None:
+            parent[loc[-1]], parent["value"], parent["precision"] = weekday, value.strip(), "day"
+            warnings.append(f"set {loc[0]}[{loc[1]}].{field} to the article's words {weekday!r} (was {value!r})")
+            continue
+        if words_as_value and not _later(value, published):
             parent[loc[-1]], parent["value"] = "", None
             parent.pop("precision", None)
-            path = ".".join(str(p) for p in loc[2:-1])
-            warnings.append(f"set {loc[0]}[{loc[1]}].{path} unknown: {value!r} is the publication date")
+            why = "is the publication date" if value.strip() == published else "is a value, not the article's words"
+            warnings.append(f"set {loc[0]}[{loc[1]}].{path} unknown: {value!r} {why}")
             continue
-        if mended is not None and isinstance(parent, dict) and parent.get(loc[-1]) == value:
-            parent[loc[-1]] = mended
-            path = ".".join(str(p) for p in loc[2:])
-            warnings.append(f"set {loc[0]}[{loc[1]}].{path} to the article's words {mended!r} (was {value!r})")
+        item = _optional_item(model, loc)
+        if item is not None:
+            removals.setdefault(tuple(loc[:item]), set()).add(int(loc[item]))
+            removed.append((loc, f"removed {loc[0]}[{loc[1]}].{_dotted(loc[2 : item + 1])}: {err['msg']}"))
+            continue
+        nested = len(loc) > 3 and not any(isinstance(p, int) for p in loc[2:-1])  # an object, not a list item
+        part = _written_part(value, source) if own and nested and "value" not in parent and source else None
+        if part is not None:
+            parent[loc[-1]] = part
+            warnings.append(f"set {loc[0]}[{loc[1]}].{field} to the article's words {part!r} (was {value!r})")
             continue
         where.setdefault((loc[0], loc[1]), err["msg"])
+    for list_path, gone in removals.items():
+        if (list_path[0], list_path[1]) in where:
+            continue  # the record goes anyway
+        items = _at(data, list_path)
+        if isinstance(items, list):
+            items[:] = [x for i, x in enumerate(items) if i not in gone]
+    warnings += [note for loc, note in removed if (loc[0], loc[1]) not in where]
     for name in {name for name, _ in where}:
         items = data.get(name)
         if not isinstance(items, list):
@@ -237,3 +382,19 @@ def drop_ungrounded(
         data[name] = [item for i, item in enumerate(items) if i not in dropped]
         warnings += [f"dropped {name}[{i}]: {where[(name, i)]}" for i in sorted(dropped)]
     return sorted(warnings)
+
+
+def _dotted(path: tuple[Any, ...]) -> str:
+    """``("actors", 0, "name")`` as ``actors[0].name``."""
+    return "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path).lstrip(".")
+
+
+def _at(data: Any, path: tuple[Any, ...]) -> Any:
+    for step in path:
+        if isinstance(data, dict) and isinstance(step, str):
+            data = data.get(step)
+        elif isinstance(data, list) and isinstance(step, int) and step < len(data):
+            data = data[step]
+        else:
+            return None
+    return data

@@ -335,11 +335,13 @@ class Job:
     ) -> tuple[M, list[str], Any] | None:
         """Last resort after re-asks: keep what the article supports.
 
-        Unstated numbers become unknown (never kept), a span the model
-        shortened becomes the article's own words where the record's quotes
-        hold them, and a record whose names, places, sources or dates are
-        still not in the article is dropped, each with a warning; any other problem (an invented quote, a schema
-        error) still fails. Returns the records, the warnings and the
+        Unstated numbers become unknown (never kept), and what the article
+        does not state is mended or removed as narrowly as it can be (see
+        :func:`~llm_extract.grounding.drop_ungrounded`: a span the model
+        shortened becomes the article's words, a date written as a value becomes
+        unknown, an unnamed actor goes; a record goes only when nothing less
+        will do), each with a warning; any other problem (an invented quote, a
+        schema error) still fails. Returns the records, the warnings and the
         answer's JSON as written.
 
         ``cut``: the answer stopped at ``max_tokens`` (a small model that
@@ -366,14 +368,14 @@ class Job:
             except ValueError:
                 return None
             mended: list[str] = []
-            for _ in range(3):  # a mended span is checked again (its date words, say) before it is kept
+            for _ in range(4):  # a mended span is checked again (its date words, say) before it is kept
                 ctx["warnings"].clear()  # number warnings of this attempt only
                 try:
                     records = model.model_validate(data)
                     return records, [*cut_note, *ctx["warnings"], *mended], data
                 except ValidationError as exc:
                     dropped = (
-                        drop_ungrounded(data, exc, self.doc.text, self.doc.published)
+                        drop_ungrounded(data, exc, self.doc.text, self.doc.published, model)
                         if isinstance(data, dict)
                         else None
                     )
