@@ -489,6 +489,19 @@ def test_a_record_written_twice_ends_the_list_after_the_last_new_record() -> Non
     assert json.loads(answer) == {"people": [json.loads(first), json.loads(second)]}
 
 
+def test_grammar_asks_for_every_list_so_the_model_cannot_close_an_incident_before_its_actors() -> None:
+    """llama.cpp lets a model skip what is not required, and a 1.5B model skipped every actor and casualty."""
+    from llm_extract.schemas.conflict import Incident
+
+    from llm_extract.backends.embedded.grammar import grammar_schema
+    from llm_extract.strategies.base import answer_schema
+
+    schema = grammar_schema(answer_schema(Incident), max_items=4)
+
+    assert {"actors", "casualties", "material_losses"} <= set(schema["required"])
+    assert "killed" not in schema["$defs"]["Casualties"]["required"]  # a count stays optional: the quote may not say
+
+
 def test_records_that_differ_in_any_field_are_all_kept() -> None:
     records = ['{"person": "a", "rank": 1}', '{"person": "a", "rank": 2}', '{"rank": 1, "person": "b"}']
     answer = '{"people": [' + ", ".join(records) + "]}"

@@ -35,7 +35,7 @@ def without_schema_text(messages: Sequence[Mapping[str, Any]]) -> list[dict[str,
     return out
 
 
-GRAMMAR_VERSION = 4
+GRAMMAR_VERSION = 5
 """Bumped whenever the way answers are constrained changes, so cached answers are not reused."""
 
 SPACE_RULE = re.compile(r'^space ::= " "\?$', re.MULTILINE)
@@ -117,8 +117,8 @@ def _gbnf_pattern(pattern: str) -> str:
 def grammar_schema(node: Any, max_items: int | None, quote_marker: str | None = None) -> Any:
     """A copy of a JSON schema for the grammar: patterns llama.cpp accepts, lists capped.
 
-    The cap only ever tightens the schema (an answer that fits the grammar
-    still validates). Small models at temperature 0 tend to repeat a record
+    The cap, and every list property made required, only ever tighten the
+    schema (an answer that fits the grammar still validates). Small models at temperature 0 tend to repeat a record
     until the token budget runs out; a list that cannot grow past
     ``max_items`` ends the loop and bounds the time an answer can take.
     With ``quote_marker``, the quote of every evidence object becomes that
@@ -133,12 +133,25 @@ def grammar_schema(node: Any, max_items: int | None, quote_marker: str | None = 
         for k, v in node.items()
     }
     props = out.get("properties")
+    if isinstance(props, dict):
+        # llama.cpp writes required properties first and lets the model skip the rest, and at
+        # temperature 0 a small model closes the object after its last required one: an incident's
+        # actors and casualties came out empty. A list is cheap to write empty, so every list is asked for.
+        lists = [k for k, v in props.items() if _is_list(v)]
+        out["required"] = [*out.get("required", []), *(k for k in lists if k not in out.get("required", []))]
     if quote_marker is not None and out.get("title") == Evidence.__name__ and isinstance(props, dict):
         out["properties"] = {**props, _QUOTE_FIELD: {"const": quote_marker}}
     if max_items is not None and out.get("type") == "array":
         cap = max(max_items, int(out.get("minItems", 0)))
         out["maxItems"] = min(int(out.get("maxItems", cap)), cap)
     return out
+
+
+def _is_list(node: Any) -> bool:
+    """A property whose schema is an array (``list[Actor]``), maybe behind a ``$ref``-free ``anyOf``."""
+    if not isinstance(node, dict):
+        return False
+    return node.get("type") == "array" or any(_is_list(v) for v in node.get("anyOf", ()))
 
 
 def schema_key(schema: dict[str, Any] | None) -> str:
