@@ -422,7 +422,10 @@ class Extractor:
         stored = result.to_json()
         if self.cache is not None:
             self.cache.set(self.cache_key(doc), stored)
-        return self._read(doc, source, stored)
+        read = self._read(doc, source, stored)
+        for warning in read.provenance.warnings[len(warnings) :]:  # dropped on reading: said once, when extracted
+            log.warning("%s: %s", doc.id, warning)
+        return read
 
     def _read(self, doc: Document, source: SourceText, stored: str) -> DocumentResult:
         """A stored answer as the user gets it: grounded again, with what its own words state filled in.

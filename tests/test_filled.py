@@ -10,6 +10,7 @@ record itself; words that leave doubt change nothing, and gold fixtures keep wha
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -255,3 +256,20 @@ def test_a_dropped_record_is_named_in_the_results_warnings(server: ChatServer, m
 
     assert result.incidents == []
     assert "dropped incidents[0]: no word of its quotes names a violent event" in result.provenance.warnings
+
+
+def test_a_record_dropped_on_reading_is_logged_once_when_extracted_not_on_each_cache_hit(
+    server: ChatServer, make_extractor: MakeExtractor, caplog: pytest.LogCaptureFixture
+) -> None:
+    sport = incident(location={"as_written": "Damascus"}, date={"text": ""})
+    sport["evidence"] = [{"quote": "Syria's national team beat Iran 2-1 in Damascus on Tuesday"}]
+    server.push(Reply.records({"incidents": [sport], "negotiations": [], "personnel_changes": []}))
+    ex = make_extractor()
+    doc = ex.document(SPORT, published="2017-10-08")
+
+    with caplog.at_level(logging.WARNING, logger="llm_extract"):
+        ex.extract(doc)
+        ex.extract(doc)
+
+    assert caplog.text.count("dropped incidents[0]: no word of its quotes names a violent event") == 1
+    assert len(server.requests) == 1
