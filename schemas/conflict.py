@@ -337,7 +337,48 @@ def _stems(stems: tuple[str, ...]) -> re.Pattern[str]:
     return re.compile(rf"\b(?:{'|'.join(latin)})|(?:{'|'.join(arabic)})")
 
 
+# fmt: off
+WEAPON_STEMS: dict[SubEventType, tuple[str, ...]] = {
+    SubEventType.SUICIDE_BOMB: ("suicide", "انتحاري"),
+    SubEventType.AIR_DRONE_STRIKE: (
+        "airstrike", "air strike", "air raid", "airraid", "warplane", "plane", "aircraft", "jets", "helicopter",
+        "drone", "aerial", "barrel bomb", "غاره", "غارات", "الطيران", "طيران", "طائرات", "طائره", "مروحي", "براميل",
+        "برميل",
+    ),
+    SubEventType.REMOTE_EXPLOSIVE_LANDMINE_IED: (
+        "car bomb", "ied", "landmine", "land mine", "explosive device", "roadside bomb", "booby", "عبوه", "ناسف",
+        "لغم", "الغام", "مفخخ",
+    ),
+    SubEventType.SHELLING_ARTILLERY_MISSILE_ATTACK: (
+        "shell", "artillery", "mortar", "rocket", "missile", "مدفعي", "قذيف", "قذائف", "هاون", "صاروخ", "صواريخ",
+        "كاتيوشا",
+    ),
+    SubEventType.ARMED_CLASH: ("clash", "gunfight", "firefight", "اشتباك", "اشتبك", "معارك", "معركه"),
+}
+"""Words that name how an incident was fought, most telling first: a suicide bomber's car bomb is a suicide
+bomb, and planes that fire rockets make an air strike (ACLED's rules). Matched as :data:`EVENT_STEMS`."""
+# fmt: on
+
 _EVENT = _stems(EVENT_STEMS)
+_WEAPONS = {sub: _stems(stems) for sub, stems in WEAPON_STEMS.items()}
+_OVERRIDABLE = frozenset({*WEAPON_STEMS, SubEventType.ATTACK, SubEventType.CHEMICAL_WEAPON, SubEventType.GRENADE})
+"""Sub-event types the quotes' weapon words may replace: the ways of fighting, not a strategic development."""
+
+
+def sub_event_named(quotes: str) -> SubEventType | None:
+    """The sub-event type the words of ``quotes`` name without doubt, or ``None``.
+
+    A suicide bomber or an aircraft decides whatever else the quotes name;
+    otherwise exactly one of a bomb, shelling or a clash must be named
+    ("clashes and shelling" names two, and stays as the model wrote it).
+    """
+    text = normalize(quotes).lower()
+    named = [sub for sub, pattern in _WEAPONS.items() if pattern.search(text)]
+    if not named:
+        return None
+    if named[0] in (SubEventType.SUICIDE_BOMB, SubEventType.AIR_DRONE_STRIKE) or len(named) == 1:
+        return named[0]
+    return None
 _STRATEGIC = EventType.STRATEGIC_DEVELOPMENTS
 _MEETING = _stems(MEETING_STEMS)
 
@@ -391,10 +432,18 @@ class Incident(_Model):
         the model wrote that event type. Other mismatches ("Battles" with
         "Attack", an attack on soldiers) stay as written: there the event type
         may be the right half.
+
+        The weapon the incident's own quotes name outranks the model's
+        sub-event type (:func:`sub_event_named`): the 1.5B model wrote
+        "Remote explosive/landmine/IED" for air strikes and shelling alike.
         """
         ctx = context_of(info)
-        civilians = EventType(self.event_type) is EventType.VIOLENCE_AGAINST_CIVILIANS
-        if ctx and ctx.get("model_answer") and civilians:
+        if not ctx or not ctx.get("model_answer"):
+            return self
+        named = sub_event_named(" ".join(e.quote for e in iter_evidence(self)))
+        if named is not None and SubEventType(self.sub_event_type) in _OVERRIDABLE and named != self.sub_event_type:
+            self.sub_event_type, self.event_type = named, EVENT_TYPE_OF[named]
+        elif EventType(self.event_type) is EventType.VIOLENCE_AGAINST_CIVILIANS:
             self.event_type = EVENT_TYPE_OF[SubEventType(self.sub_event_type)]
         return self
 

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from llm_extract.schemas.conflict import LEXICON, ConflictRecords, EventDate, Incident, Location
+from llm_extract.schemas.conflict import LEXICON, ConflictRecords, EventDate, Incident, Location, sub_event_named
 from llm_extract.schemas.places import governorate_named_in
 
 from llm_extract import Extractor
@@ -163,8 +163,44 @@ def test_the_sub_event_type_decides_the_event_type() -> None:
 
 def test_an_event_type_other_than_violence_against_civilians_stays_as_the_model_wrote_it() -> None:
     with grounding(SourceText(ARTICLE), lexicon=LEXICON, published="2017-10-08", model_answer=True):
-        record = Incident.model_validate(incident(event_type="Battles", sub_event_type="Attack"))
+        record = Incident.model_validate(
+            incident(event_type="Battles", sub_event_type="Attack", evidence=[{"quote": "killed 12 civilians"}])
+        )
     assert record.event_type.value == "Battles"
+
+
+@pytest.mark.parametrize(
+    ("quote", "expected"),
+    [
+        ("Regime planes fired rockets on several parts of Douma", "Air/drone strike"),
+        ("a suicide bomber blew up a car bomb at the checkpoint", "Suicide bomb"),
+        ("an explosive device went off in the northern city of Aleppo", "Remote explosive/landmine/IED"),
+        ("Houthis keep firing Katyusha rockets and shells at Manzar", "Shelling/artillery/missile attack"),
+        ("وأسفرت الاشتباكات في جاسم عن مقتل شخصين", "Armed clash"),
+        ("قتل 11 مدنيا في غارات للطيران الحربي على دوما", "Air/drone strike"),
+        ("clashes and shelling killed 12", None),  # two ways of fighting: the model's choice stands
+        ("12 civilians were killed in Raqqa", None),
+    ],
+)
+def test_the_weapon_a_quote_names_is_the_sub_event_type(quote: str, expected: str | None) -> None:
+    named = sub_event_named(quote)
+    assert (named.value if named else None) == expected
+
+
+def test_the_weapon_the_quotes_name_replaces_the_models_sub_event_type_and_its_event_type() -> None:
+    with grounding(SourceText(ARTICLE), lexicon=LEXICON, published="2017-10-08", model_answer=True):
+        record = Incident.model_validate(
+            incident(event_type="Battles", sub_event_type="Remote explosive/landmine/IED")
+        )
+    assert (record.event_type.value, record.sub_event_type.value) == ("Explosions/Remote violence", "Air/drone strike")
+
+
+def test_a_strategic_development_keeps_its_sub_event_type_whatever_weapon_its_quotes_name() -> None:
+    with grounding(SourceText(ARTICLE), lexicon=LEXICON, published="2017-10-08", model_answer=True):
+        record = Incident.model_validate(
+            incident(event_type="Strategic developments", sub_event_type="Disrupted weapons use")
+        )
+    assert record.sub_event_type.value == "Disrupted weapons use"
 
 
 def test_outside_extraction_nothing_is_filled() -> None:
