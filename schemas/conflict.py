@@ -339,30 +339,53 @@ def _stems(stems: tuple[str, ...]) -> re.Pattern[str]:
 
 # fmt: off
 WEAPON_STEMS: dict[SubEventType, tuple[str, ...]] = {
-    SubEventType.SUICIDE_BOMB: ("suicide", "انتحاري"),
+    SubEventType.SUICIDE_BOMB: (
+        "suicide bomb", "suicide attack", "suicide car", "suicide truck", "suicide belt", "suicide vest",
+        "suicide blast", "suicide explosion", "انتحاري",
+    ),
     SubEventType.AIR_DRONE_STRIKE: (
-        "airstrike", "air strike", "air raid", "airraid", "warplane", "plane", "aircraft", "jets", "helicopter",
-        "drone", "aerial", "barrel bomb", "غاره", "غارات", "الطيران", "طيران", "طائرات", "طائره", "مروحي", "براميل",
-        "برميل",
+        "airstrike", "air strike", "air-strike", "air raid", "air-raid", "airraid", "warplane", "war plane", "plane",
+        "aircraft", "jet", "helicopter", "drone", "aerial bomb", "barrel bomb", "غاره", "غارات", "طيران", "طائرات",
+        "طائره", "مروحي", "جوي", "براميل متفجر", "برميل متفجر",
     ),
     SubEventType.REMOTE_EXPLOSIVE_LANDMINE_IED: (
-        "car bomb", "ied", "landmine", "land mine", "explosive device", "roadside bomb", "booby", "عبوه", "ناسف",
-        "لغم", "الغام", "مفخخ",
+        "car bomb", "car-bomb", "ied", "landmine", "land mine", "explosive device", "roadside bomb", "booby",
+        "عبوه", "ناسف", "لغم", "الغام(?![^\\W\\d_])", "مفخخ",
     ),
     SubEventType.SHELLING_ARTILLERY_MISSILE_ATTACK: (
-        "shell", "artillery", "mortar", "rocket", "missile", "مدفعي", "قذيف", "قذائف", "هاون", "صاروخ", "صواريخ",
-        "كاتيوشا",
+        "shells", "shelled", "shelling", "artillery", "mortar", "rocket", "missile", "katyusha", "مدفعي", "قذيف",
+        "قذائف", "هاون", "صاروخ", "صواريخ", "كاتيوشا", "راجم",
     ),
-    SubEventType.ARMED_CLASH: ("clash", "gunfight", "firefight", "اشتباك", "اشتبك", "معارك", "معركه"),
+    SubEventType.ARMED_CLASH: (
+        "clash", "gunfight", "firefight", "اشتباك", "اشتبك", "معارك", "معركه",
+    ),
 }
 """Words that name how an incident was fought, most telling first: a suicide bomber's car bomb is a suicide
-bomb, and planes that fire rockets make an air strike (ACLED's rules). Matched as :data:`EVENT_STEMS`."""
+bomb, and planes that fire rockets make an air strike (ACLED's rules). English stems start a word; Arabic ones
+start a word after its clitics (و ف ب ل ك ال), so إغارة (a ground raid) and يتهاونوا are not غارة and هاون."""
+
+NOT_WEAPONS: tuple[tuple[str, str], ...] = (
+    (r"\bsuicide drones?\b", "drone"), (r"مسير\w* انتحاري\w*", "طائره"), (r"\banti[- ]aircraft\b", " "),
+    (r"\bshell compan\w*", " "), (r"\bno[- ]fly\b", " "),
+    (r"(?:مضاد\w*|دفاع\w*|حظر|شرك\w*|خطوط|رحلات|مطار\w*|جسر|مجال|النقل) (?:لل|ال|ل)?(?:طيران|جوي\w*)", " "),
+)
+"""Phrases that name a weapon's word without its use, removed before :data:`WEAPON_STEMS` are looked for:
+anti-aircraft guns fire from the ground, an airline (شركة طيران) is no air strike, a suicide drone is a drone."""
 # fmt: on
 
-_EVENT = _stems(EVENT_STEMS)
-_WEAPONS = {sub: _stems(stems) for sub, stems in WEAPON_STEMS.items()}
-_OVERRIDABLE = frozenset({*WEAPON_STEMS, SubEventType.ATTACK, SubEventType.CHEMICAL_WEAPON, SubEventType.GRENADE})
-"""Sub-event types the quotes' weapon words may replace: the ways of fighting, not a strategic development."""
+
+def _weapon_pattern(stems: tuple[str, ...]) -> re.Pattern[str]:
+    latin = [re.escape(s) for s in stems if s.isascii()]
+    arabic = [s if "(" in s else re.escape(normalize(s)) for s in stems if not s.isascii()]
+    return re.compile(rf"\b(?:{'|'.join(latin)})|(?<![^\W\d_])[وف]?[بلك]?(?:ال|ل)?(?:{'|'.join(arabic)})")
+
+
+_WEAPONS = {sub: _weapon_pattern(stems) for sub, stems in WEAPON_STEMS.items()}
+_NOT_WEAPONS = [(re.compile(pattern), repl) for pattern, repl in NOT_WEAPONS]
+_EXPLOSIONS = frozenset(sub for sub in WEAPON_STEMS if EVENT_TYPE_OF[sub] is EventType.EXPLOSIONS_REMOTE_VIOLENCE)
+_OVERRIDABLE = _EXPLOSIONS | {SubEventType.ATTACK, SubEventType.ARMED_CLASH}
+"""Sub-event types the quotes' weapon words may replace: the ways of fighting the model confuses. Never a
+chemical weapon or a grenade (their own codes), nor a strategic development."""
 
 
 def sub_event_named(quotes: str) -> SubEventType | None:
@@ -373,12 +396,18 @@ def sub_event_named(quotes: str) -> SubEventType | None:
     ("clashes and shelling" names two, and stays as the model wrote it).
     """
     text = normalize(quotes).lower()
+    for pattern, repl in _NOT_WEAPONS:
+        text = pattern.sub(repl, text)
     named = [sub for sub, pattern in _WEAPONS.items() if pattern.search(text)]
     if not named:
         return None
     if named[0] in (SubEventType.SUICIDE_BOMB, SubEventType.AIR_DRONE_STRIKE) or len(named) == 1:
         return named[0]
     return None
+    if named[0] in (SubEventType.SUICIDE_BOMB, SubEventType.AIR_DRONE_STRIKE) or len(named) == 1:
+        return named[0]
+    return None
+_EVENT = _stems(EVENT_STEMS)
 _STRATEGIC = EventType.STRATEGIC_DEVELOPMENTS
 _MEETING = _stems(MEETING_STEMS)
 
@@ -441,7 +470,10 @@ class Incident(_Model):
         if not ctx or not ctx.get("model_answer"):
             return self
         named = sub_event_named(" ".join(e.quote for e in iter_evidence(self)))
-        if named is not None and SubEventType(self.sub_event_type) in _OVERRIDABLE and named != self.sub_event_type:
+        was = SubEventType(self.sub_event_type)
+        # A clash word replaces only an explosion: "since the 2018 battles" does not make an assassination one.
+        replaces = was in _OVERRIDABLE and (named is not SubEventType.ARMED_CLASH or was in _EXPLOSIONS)
+        if named is not None and replaces and named != was:
             self.sub_event_type, self.event_type = named, EVENT_TYPE_OF[named]
         elif EventType(self.event_type) is EventType.VIOLENCE_AGAINST_CIVILIANS:
             self.event_type = EVENT_TYPE_OF[SubEventType(self.sub_event_type)]

@@ -178,7 +178,15 @@ def test_an_event_type_other_than_violence_against_civilians_stays_as_the_model_
         ("Houthis keep firing Katyusha rockets and shells at Manzar", "Shelling/artillery/missile attack"),
         ("وأسفرت الاشتباكات في جاسم عن مقتل شخصين", "Armed clash"),
         ("قتل 11 مدنيا في غارات للطيران الحربي على دوما", "Air/drone strike"),
+        ("قصف جوي ومدفعي على دوما", "Air/drone strike"),
+        ("a suicide drone hit the base", "Air/drone strike"),
         ("clashes and shelling killed 12", None),  # two ways of fighting: the model's choice stands
+        ("anti-aircraft guns fired on the crowd", None),
+        ("الرشاشات المضادة للطيران", None),
+        ("إغارة على مواقع النظام", None),  # a ground raid, not غارة
+        ("لن يتهاونوا مع المسلحين", None),  # "will not tolerate", not هاون
+        ("الانفجار الغامض", None),  # "mysterious", not ألغام
+        ("the regime claimed he committed suicide in prison", None),
         ("12 civilians were killed in Raqqa", None),
     ],
 )
@@ -193,6 +201,24 @@ def test_the_weapon_the_quotes_name_replaces_the_models_sub_event_type_and_its_e
             incident(event_type="Battles", sub_event_type="Remote explosive/landmine/IED")
         )
     assert (record.event_type.value, record.sub_event_type.value) == ("Explosions/Remote violence", "Air/drone strike")
+
+
+@pytest.mark.parametrize(
+    ("sub_event_type", "quote"),
+    [
+        ("Chemical weapon", "Chlorine barrel bombs dropped by helicopters killed 12 civilians"),
+        ("Attack", "gunmen killed 12 civilians since the clashes of 2018"),  # a clash word replaces only an explosion
+    ],
+)
+def test_a_sub_event_type_the_weapon_words_cannot_tell_stays_as_the_model_wrote_it(
+    sub_event_type: str, quote: str
+) -> None:
+    text = f"Raqqa province, 8 October 2017. {quote}."
+    with grounding(SourceText(text), lexicon=LEXICON, published="2017-10-08", model_answer=True):
+        record = Incident.model_validate(
+            incident(sub_event_type=sub_event_type, evidence=[{"quote": quote}])
+        )
+    assert record.sub_event_type.value == sub_event_type
 
 
 def test_a_strategic_development_keeps_its_sub_event_type_whatever_weapon_its_quotes_name() -> None:

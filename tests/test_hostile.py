@@ -361,6 +361,40 @@ def test_place_written_with_words_the_article_lacks_keeps_the_words_it_has(
     ))
 
 
+def test_place_whose_first_words_the_article_lacks_still_costs_the_record(
+    server: ChatServer, make_extractor: Any
+) -> None:
+    """Only qualifiers after a comma are cut: "مدينة باريس" is never mended to "مدينة"."""
+    reply = seed_reply()
+    reply["incidents"][0]["location"]["as_written"] = "مدينة باريس"
+    server.push(Reply.records(reply))
+
+    result = make_extractor(max_reasks=0).extract(SEED, published="2022-03-20")
+
+    assert result.records.incidents == []
+    assert any(w.startswith("dropped incidents[0]: as_written") for w in result.provenance.warnings)
+
+
+def test_a_weekday_whose_following_words_date_it_otherwise_does_not_support_the_value(
+    server: ChatServer, make_extractor: Any
+) -> None:
+    text = "Regime forces shelled the town of Nawa on Wednesday 9 March, local activists said."
+    incident = {
+        "date": {"text": "2022-03-16", "value": "2022-03-16", "precision": "day"},
+        "location": {"as_written": "Nawa"},
+        "event_type": "Explosions/Remote violence",
+        "sub_event_type": "Shelling/artillery/missile attack",
+        "summary": "Regime forces shelled Nawa.",
+        "evidence": [{"quote": text.rstrip(".")}],
+    }
+    server.push(Reply.records({"incidents": [incident], "negotiations": [], "personnel_changes": []}))
+
+    result = make_extractor(max_reasks=0).extract(text, published="2022-03-20")
+
+    [kept] = result.records.incidents
+    assert (kept.date.text, kept.date.value) == ("", None)
+
+
 def test_actor_the_article_does_not_name_is_removed_and_the_incident_kept(
     server: ChatServer, make_extractor: Any
 ) -> None:

@@ -21,7 +21,7 @@ from pydantic import BaseModel, GetCoreSchemaHandler, ValidationError, Validatio
 from pydantic.fields import FieldInfo
 from pydantic_core import CoreSchema, PydanticCustomError, core_schema
 
-from .context import context_of, current_context
+from .context import context_of
 from .numbers import numbers_stated
 from .text import EDGE_JUNK, SourceText, normalize, quotable_passages, strip_prefix
 
@@ -143,9 +143,14 @@ def weekday_words(value: str, quotes: list[str], published: str | None) -> str |
     if when is None or pub is None or not 0 <= (pub - when).days < 7:
         return None
     for quote in quotes:
-        for m in _TOKEN.finditer(quote):
+        tokens = list(_TOKEN.finditer(quote))
+        for i, m in enumerate(tokens):
             word = m.group().strip(EDGE_JUNK)
-            if _WEEKDAY_NAMES.get(normalize(word).lower()) == when.weekday():
+            if _WEEKDAY_NAMES.get(normalize(word).lower()) != when.weekday():
+                continue
+            # "Wednesday 9 March": the words after the weekday may date it otherwise
+            after = quote[m.start() : tokens[min(i + 3, len(tokens) - 1)].end()]
+            if date_problem(value.strip(), after, published) is None:
                 return word
     return None
 
@@ -184,7 +189,7 @@ def _quotes(obj: Any) -> list[str]:
     return []
 
 
-def article_words(value: str, quotes: list[str], max_extra: int = _MAX_EXTRA_WORDS) -> str | None:
+def article_words(value: str, quotes: list[str], max_extra: int = _MAX_EXTRA_WORDS, min_words: int = 2) -> str | None:
     """The article's own words for a span the model shortened, or ``None``.
 
     Small models abbreviate what they copy ("15 آذار" for "في 15 من آذار
@@ -195,7 +200,7 @@ def article_words(value: str, quotes: list[str], max_extra: int = _MAX_EXTRA_WOR
     them (an invented person) stays unrepaired.
     """
     wanted = [w for w in (_word_key(t) for t in value.split()) if w]
-    if len(wanted) < 2:
+    if len(wanted) < min_words:
         return None
     best: str | None = None
     for quote in quotes:
@@ -232,9 +237,8 @@ def _later(value: str, published: str | None) -> bool:
     return bool(published) and value[:n].replace("/", "-") > (published or "")[:n]
 
 
-def _list_field(model: type[BaseModel] | None, path: tuple[Any, ...]) -> FieldInfo | None:
-    """The field of ``model`` that ``path`` (names and list indices, from the top) ends in, or ``None``."""
-    field: FieldInfo | None = None
+def _class_at(model: type[BaseModel] | None, path: tuple[Any, ...]) -> Any:
+    """The model class of the object ``path`` (names and list indices, from the top of ``model``) leads to."""
     cls: Any = model
     for step in path:
         if isinstance(step, int):
@@ -242,14 +246,29 @@ def _list_field(model: type[BaseModel] | None, path: tuple[Any, ...]) -> FieldIn
         fields = getattr(cls, "model_fields", None)
         if not isinstance(fields, dict) or step not in fields:
             return None
-        field = fields[step]
-        cls = next((t for t in _types_in(field.annotation) if isinstance(t, type) and issubclass(t, BaseModel)), None)
-    return field
+        types = _types_in(fields[step].annotation)
+        cls = next((t for t in types if isinstance(t, type) and issubclass(t, BaseModel)), None)
+    return cls
+
+
+def _field_at(model: type[BaseModel] | None, path: tuple[Any, ...]) -> FieldInfo | None:
+    """The field that ``path`` ends in (its last step is a field name), or ``None``."""
+    fields = getattr(_class_at(model, path[:-1]), "model_fields", None)
+    return fields.get(path[-1]) if isinstance(fields, dict) and isinstance(path[-1], str) else None
 
 
 def _types_in(annotation: Any) -> list[Any]:
     """``annotation`` and every type inside it (``list[Actor] | None`` -> list, Actor, None)."""
     return [annotation, *(t for arg in get_args(annotation) for t in _types_in(arg))]
+
+
+def _value_of_words(model: type[BaseModel] | None, loc: tuple[Any, ...]) -> str | None:
+    """The field a :class:`DateOf` resolves from the date words at ``loc``, when ``loc`` holds date words."""
+    fields = getattr(_class_at(model, loc[:-1]), "model_fields", None) or {}
+    for name, field in fields.items():
+        if any(isinstance(m, DateOf) and m.text_field == loc[-1] for m in field.metadata):
+            return str(name)
+    return None
 
 
 def _optional_item(model: type[BaseModel] | None, loc: tuple[Any, ...]) -> int | None:
@@ -261,19 +280,27 @@ def _optional_item(model: type[BaseModel] | None, loc: tuple[Any, ...]) -> int |
     """
     for j in range(len(loc) - 2, 2, -1):
         if isinstance(loc[j], int):
-            field = _list_field(model, loc[:j])
+            field = _field_at(model, loc[:j])
             if field is None or any(getattr(m, "min_length", 0) for m in field.metadata):
                 return None
             return j
     return None
 
 
-def _written_part(value: str, source: SourceText) -> str | None:
-    """The longest run of ``value``'s words that the article writes ("Qalamoun region" of "Qalamoun region, Syria")."""
-    words = [w for w in re.split(r"[\s,،]+", value) if w][:12]
-    runs = (" ".join(words[i:j]) for i in range(len(words)) for j in range(i + 1, len(words) + 1))
-    found = [r for r in runs if len(normalize(r).strip(EDGE_JUNK)) >= 3 and source.contains(r)]
-    return max(found, key=len, default=None)
+def _written_part(value: str, article: str) -> str | None:
+    """The article's words for ``value`` without the qualifiers after its commas ("Qalamoun region, Syria").
+
+    Models append the country or governorate to a place. Only trailing
+    comma-separated parts are cut, and what is left must be written in the
+    article as whole words: "Nawa, Daraa" is "Nawa", never "Daraa", and
+    "مدينة باريس" is not "مدينة".
+    """
+    parts = [p for p in re.split(r"\s*[,،]\s*", value.strip()) if p]
+    for n in range(len(parts) - 1, 0, -1):
+        found = article_words(", ".join(parts[:n]).replace(",", " "), quotable_passages(article), 0, min_words=1)
+        if found is not None:
+            return found
+    return None
 
 
 SALVAGE_VERSION = 2
@@ -315,10 +342,6 @@ def drop_ungrounded(
     warnings: list[str] = []
     removals: dict[tuple[Any, ...], set[int]] = {}
     removed: list[tuple[Any, str]] = []
-    ctx_source = current_context()
-    source = ctx_source.get("source") if ctx_source else None
-    if not isinstance(source, SourceText) and article:
-        source = SourceText(article)
     for err in error.errors():
         loc = err["loc"]
         if err["type"] != UNGROUNDED or len(loc) < 2 or not isinstance(loc[0], str) or not isinstance(loc[1], int):
@@ -343,14 +366,19 @@ def drop_ungrounded(
             parent[loc[-1]] = mended
             warnings.append(f"set {loc[0]}[{loc[1]}].{field} to the article's words {mended!r} (was {value!r})")
             continue
-        words_as_value = own and loc[-1] != "value" and "value" in parent and _VALUE_AS_WORDS.fullmatch(value.strip())
+        value_field = _value_of_words(model, loc) if own else None
+        date_words = value_field is not None or (model is None and own and loc[-1] != "value" and "value" in parent)
+        value_field = value_field or "value"
+        words_as_value = date_words and _VALUE_AS_WORDS.fullmatch(value.strip())
         weekday = weekday_words(value, _quotes(record), published) if words_as_value else None
         if weekday is not None:
-            parent[loc[-1]], parent["value"], parent["precision"] = weekday, value.strip(), "day"
+            parent[loc[-1]], parent[value_field] = weekday, value.strip()
+            if "precision" in parent:
+                parent["precision"] = "day"
             warnings.append(f"set {loc[0]}[{loc[1]}].{field} to the article's words {weekday!r} (was {value!r})")
             continue
         if words_as_value and not _later(value, published):
-            parent[loc[-1]], parent["value"] = "", None
+            parent[loc[-1]], parent[value_field] = "", None
             parent.pop("precision", None)
             why = "is the publication date" if value.strip() == published else "is a value, not the article's words"
             warnings.append(f"set {loc[0]}[{loc[1]}].{path} unknown: {value!r} {why}")
@@ -361,13 +389,13 @@ def drop_ungrounded(
             removed.append((loc, f"removed {loc[0]}[{loc[1]}].{_dotted(loc[2 : item + 1])}: {err['msg']}"))
             continue
         nested = len(loc) > 3 and not any(isinstance(p, int) for p in loc[2:-1])  # an object, not a list item
-        part = _written_part(value, source) if own and nested and "value" not in parent and source else None
+        part = _written_part(value, article) if own and nested and not date_words and article else None
         if part is not None:
             parent[loc[-1]] = part
             warnings.append(f"set {loc[0]}[{loc[1]}].{field} to the article's words {part!r} (was {value!r})")
             continue
         where.setdefault((loc[0], loc[1]), err["msg"])
-    for list_path, gone in removals.items():
+    for list_path, gone in sorted(removals.items(), key=lambda kv: -len(kv[0])):  # inner lists first
         if (list_path[0], list_path[1]) in where:
             continue  # the record goes anyway
         items = _at(data, list_path)

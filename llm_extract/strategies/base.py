@@ -320,7 +320,7 @@ class Job:
         if salvaged is not None:
             kept, warnings, raw = salvaged
             for warning in warnings:
-                if warning.startswith(("dropped ", "set ")):  # news to the user, not only provenance
+                if warning.startswith(("dropped ", "removed ", "set ")):  # news to the user, not only provenance
                     log.warning("%s: %s", self.doc.id, warning)
             if cfg.repairs:
                 kept = await repair_numbers(self, kept, raw, warnings, window)
