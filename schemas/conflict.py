@@ -412,6 +412,10 @@ _STRATEGIC = EventType.STRATEGIC_DEVELOPMENTS
 _MEETING = _stems(MEETING_STEMS)
 
 
+_OTHERS = frozenset(normalize(w) for w in ("others", "other", "آخرين", "آخرون", "أخرى"))
+"""Counted nouns that point back ("21 others were wounded"): they name no side."""
+
+
 class Casualties(GroundedRecord):
     """Losses of one side. ``None`` = unknown; a number must be stated in ``evidence``."""
 
@@ -425,6 +429,29 @@ class Casualties(GroundedRecord):
 
     number_lexicon: ClassVar[NumberLexicon | None] = LEXICON
     count_words: ClassVar[dict[str, tuple[str, ...]]] = COUNT_WORDS
+
+    @model_validator(mode="after")
+    def _side_from_quote(self, info: ValidationInfo) -> Casualties:
+        """Losses quoted as "Four civilians were killed" are the civilians', whatever side the model named.
+
+        Small models name the side from the article's politics ("regime",
+        "government") rather than from the losses' own quote. During
+        extraction (``model_answer``), a side none of whose words the quotes
+        hold becomes the noun the quote counts, as the incident's own reader
+        names it; a quote that counts no noun leaves the model's side.
+        """
+        ctx = context_of(info)
+        if not ctx or not ctx.get("model_answer"):
+            return self
+        quotes = " ".join(e.quote for e in self.evidence)
+        if {w for w in word_forms(self.side) if len(w) > 2} & word_forms(quotes):
+            return self
+        lexicon = ctx.get("lexicon") if isinstance(ctx.get("lexicon"), NumberLexicon) else LEXICON
+        mentions = count_mentions(quotes, COUNT_WORDS, lexicon).values()
+        noun = next((m.noun for m in mentions if m.noun and normalize(m.noun).lower() not in _OTHERS), None)
+        if noun is not None:
+            self.side, self.side_en = noun[:120], None
+        return self
 
 
 class MaterialLoss(GroundedRecord):

@@ -15,7 +15,15 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from llm_extract.schemas.conflict import LEXICON, ConflictRecords, EventDate, Incident, Location, sub_event_named
+from llm_extract.schemas.conflict import (
+    LEXICON,
+    Casualties,
+    ConflictRecords,
+    EventDate,
+    Incident,
+    Location,
+    sub_event_named,
+)
 from llm_extract.schemas.places import governorate_named_in
 
 from llm_extract import Extractor
@@ -335,3 +343,20 @@ def test_a_record_dropped_on_reading_is_logged_once_when_extracted_not_on_each_c
 
     assert caplog.text.count("dropped incidents[0]: no word of its quotes names a violent event") == 1
     assert len(server.requests) == 1
+
+
+FOUR = "Four civilians were killed including a child he said adding that 21 others were wounded"
+
+
+def test_losses_quoted_as_four_civilians_killed_and_21_wounded_are_the_civilians_4_and_21() -> None:
+    """Issue 15: such records came out with a side named "regime" and no counts."""
+    with grounding(SourceText(f"Douma. {FOUR}."), lexicon=LEXICON, model_answer=True):
+        losses = Casualties.model_validate({"side": "regime", "evidence": [{"quote": FOUR}]})
+    assert (losses.side, losses.killed, losses.wounded) == ("civilians", 4, 21)
+
+
+def test_a_side_its_quote_names_stays_as_the_model_wrote_it() -> None:
+    quote = "Sputnik correspondent revealed that 15 people died including five policemen"
+    with grounding(SourceText(f"Damascus. {quote}."), lexicon=LEXICON, model_answer=True):
+        losses = Casualties.model_validate({"side": "policemen", "evidence": [{"quote": quote}]})
+    assert losses.side == "policemen"
