@@ -328,6 +328,20 @@ MEETING_STEMS: tuple[str, ...] = (
 )
 """Beginnings of words that name a meeting, talks, an agreement or an offer (as :data:`EVENT_STEMS`): a
 negotiation whose quotes hold none is not one."""
+
+CHANGE_STEMS: tuple[str, ...] = (
+    "appoint", "named", "dismiss", "sack", "replac", "resign", "promot", "demot", "transfer", "reassign", "kill",
+    "slain", "died", "dead", "death", "assassin", "martyr", "arrest", "detain", "captur", "abduct", "kidnap",
+    "releas", "freed", "defect", "succeed", "successor", "took over", "became", "sentenc", "jail", "prison",
+    "retire", "elected", "sworn", "step down", "stepped down", "oust", "remov", "relieved", "exile", "post",
+    "عين", "تعيين", "يعين", "خلف", "يخلف", "اقال", "يقيل", "اقاله", "اعفاء", "اعفي", "ينهي", "انهاء", "تنحي", "تنحيه",
+    "استقال", "رقي", "ترقي", "ترقيه", "ترفيع", "نقل", "حولت", "حوله", "قتل", "مقتل", "مصرع", "اغتيال", "اغتيل",
+    "استشهاد", "استشهد", "وفاه", "توفي", "اعتقال", "اعتقل", "القبض", "قبض", "اسر", "خطف", "اختطاف", "افراج",
+    "افرج", "سراح", "انشق", "اصبح", "تدرج", "منصب", "مناصب", "حكم", "سجن", "تولي", "تسلم", "كلف", "تكليف",
+)
+"""Beginnings of words that name a change of post, a death, a capture or a release, each the start of a word
+(:func:`_word_starts`; "حول", "about", is left out for "حولت", "transferred"): a personnel change whose quotes
+hold none is not one."""
 # fmt: on
 
 
@@ -374,13 +388,15 @@ anti-aircraft guns fire from the ground, an airline (شركة طيران) is no 
 # fmt: on
 
 
-def _weapon_pattern(stems: tuple[str, ...]) -> re.Pattern[str]:
+def _word_starts(stems: tuple[str, ...]) -> re.Pattern[str]:
+    """English stems that start a word; Arabic ones that start a word after its clitics (و ف ب ل ك ال)."""
     latin = [re.escape(s) for s in stems if s.isascii()]
     arabic = [s if "(" in s else re.escape(normalize(s)) for s in stems if not s.isascii()]
     return re.compile(rf"\b(?:{'|'.join(latin)})|(?<![^\W\d_])[وف]?[بلك]?(?:ال|ل)?(?:{'|'.join(arabic)})")
 
 
-_WEAPONS = {sub: _weapon_pattern(stems) for sub, stems in WEAPON_STEMS.items()}
+_WEAPONS = {sub: _word_starts(stems) for sub, stems in WEAPON_STEMS.items()}
+_CHANGES = _word_starts(CHANGE_STEMS)
 _NOT_WEAPONS = [(re.compile(pattern), repl) for pattern, repl in NOT_WEAPONS]
 _EXPLOSIONS = frozenset(sub for sub in WEAPON_STEMS if EVENT_TYPE_OF[sub] is EventType.EXPLOSIONS_REMOTE_VIOLENCE)
 _OVERRIDABLE = _EXPLOSIONS | {SubEventType.ATTACK, SubEventType.ARMED_CLASH}
@@ -623,6 +639,8 @@ def _unsupported(record: Incident | Negotiation | PersonnelChange) -> str | None
         quotes
     ):
         return f"its quotes do not name {record.person!r}"
+    if isinstance(record, PersonnelChange) and not _CHANGES.search(text):
+        return "no word of its quotes names a change of post, a death, a capture or a release"
     return None
 
 
@@ -642,7 +660,8 @@ class ConflictRecords(_Model):
         as an incident, "Syria" as a person whose post changed). In a model's
         answer (``model_answer``) an incident's quotes must hold a word of
         :data:`EVENT_STEMS`, a negotiation's a word of :data:`MEETING_STEMS`,
-        and a personnel change's quotes must name its person. Links from a
+        and a personnel change's quotes must name its person and a word of
+        :data:`CHANGE_STEMS`. Links from a
         negotiation to a dropped incident become unknown.
         """
         ctx = context_of(info)

@@ -301,6 +301,26 @@ def test_a_personnel_change_whose_quotes_do_not_name_its_person_is_dropped() -> 
     assert read(SPORT, {"personnel_changes": [change]})[0].personnel_changes == []
 
 
+GRANDI = "لبنان يستنكر تصريحات غراندي حول عودة اللاجئين السوريين"
+
+
+def test_a_personnel_change_whose_quotes_name_no_change_of_post_is_dropped() -> None:
+    """A negative control of the dev set: Lebanon condemns what Grandi said; nobody's post changed."""
+    claim = {"change_type": "dismissal", "source": "لبنان", "evidence": [{"quote": GRANDI}]}
+    change = {"person": "غراندي", "claims": [claim], "evidence": [{"quote": GRANDI}]}
+    records, warnings = read(GRANDI, {"personnel_changes": [change]})
+    assert records.personnel_changes == []
+    assert warnings == ["dropped personnel_changes[0]: no word of its quotes names a change of post, a death, "
+                        "a capture or a release"]
+
+
+def test_a_personnel_change_quoted_as_he_was_succeeded_is_kept() -> None:
+    quote = "وكان صلاح مديرا للمخابرات سنوات طويلة، قبل أن يخلفه عطا نفسه في عام 2009"
+    claim = {"change_type": "appointment", "source": "عطا", "evidence": [{"quote": quote}]}
+    change = {"person": "عطا", "claims": [claim], "evidence": [{"quote": quote}]}
+    assert len(read(quote, {"personnel_changes": [change]})[0].personnel_changes) == 1
+
+
 def test_records_their_quotes_support_are_kept_and_links_follow_the_incidents_kept() -> None:
     text = SPORT + " " + ARTICLE + " The two sides met in Raqqa and agreed a truce."
     sport = incident(location={"as_written": "Damascus"}, date={"text": ""})
