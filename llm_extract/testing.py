@@ -343,22 +343,77 @@ class ChatServer:
 _DOC_ID = re.compile(r"^Document id: (.+)$", re.MULTILINE)
 
 
-def replay(answers: dict[str, dict[str, Any]], default: Reply | None = None) -> Callable[[RecordedRequest], Reply]:
-    """A script that answers each document with its own records, chosen by the doc id in the prompt.
+_NUMBERED = re.compile(r"^\[(\d+)\] (.*)$", re.MULTILINE)
+"""A numbered sentence of a labelling request (``[3] The clashes killed two.``)."""
+
+
+def replay(
+    answers: dict[str, dict[str, Any]], default: Reply | None = None, texts: dict[str, str] | None = None
+) -> Callable[[RecordedRequest], Reply]:
+    """A script that answers each document with its own records, as a perfect model would answer the request.
 
     With gold fixtures as ``answers`` this is a "perfect model": the
-    evaluation of a replaying server must score 1.0. The document asked
-    about is the last one in the prompt (a worked example comes before it).
+    evaluation of a replaying server must score 1.0 with the one-call
+    strategy, and shows what any other strategy's shape lets through. The
+    document asked about is the last one named in the prompt (a worked
+    example comes before it), or, for a request that names none (sentence
+    labels), the one of ``texts`` that holds its sentences. The answer
+    follows the schema asked for: all lists, one list (only the records
+    whose quotes the request shows), or a label per numbered sentence
+    (the list of a record that quotes it, else ``none``).
     """
 
     def respond(request: RecordedRequest) -> Reply:
         found = _DOC_ID.findall(request.text)
-        answer = answers.get(found[-1].strip()) if found else None
+        doc_id = found[-1].strip() if found else _holding(request.text, texts or {})
+        answer = answers.get(doc_id) if doc_id is not None else None
         if answer is not None:
-            return Reply.records(answer)
+            return Reply.records(_as_asked(answer, request))
         return default or Reply.error(418, "chat server: no answer for this document")
 
     return respond
+
+
+def _holding(text: str, texts: dict[str, str]) -> str | None:
+    """The document whose text holds every numbered sentence of ``text``."""
+    from .grounding import normalize
+
+    sentences = [normalize(s) for _, s in _NUMBERED.findall(text)]
+    return next((d for d, t in texts.items() if sentences and all(s in normalize(t) for s in sentences)), None)
+
+
+def _asked_schema(body: dict[str, Any]) -> dict[str, Any]:
+    """The JSON schema a request asks its answer to follow (tool parameters, or a JSON-schema response format)."""
+    for tool in body.get("tools") or []:
+        params = tool.get("function", {}).get("parameters")
+        if isinstance(params, dict):
+            return params
+    schema = (body.get("response_format") or {}).get("json_schema", {}).get("schema")
+    return schema if isinstance(schema, dict) else {}
+
+
+def _as_asked(answer: dict[str, Any], request: RecordedRequest) -> dict[str, Any]:
+    from .grounding import normalize
+
+    def quotes(record: Any) -> list[str]:
+        if isinstance(record, dict):
+            own = [record["quote"]] if isinstance(record.get("quote"), str) else []
+            return own + [q for v in record.values() for q in quotes(v)]
+        return [q for v in record for q in quotes(v)] if isinstance(record, list) else []
+
+    asked = list(_asked_schema(request.body).get("properties", {}))
+    if asked == ["labels"]:
+        found = [(name, normalize(q)) for name, records in answer.items() for r in records for q in quotes(r)]
+        return {
+            "labels": [
+                next((name for name, q in found if normalize(s) in q or q in normalize(s)), "none")
+                for _, s in _NUMBERED.findall(request.text)
+            ]
+        }
+    if asked and set(asked) < set(answer):
+        shown = normalize(request.text)
+        return {name: [r for r in answer[name] if all(normalize(q) in shown for q in quotes(r))] for name in asked}
+    return answer
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -379,7 +434,9 @@ def main(argv: list[str] | None = None) -> None:
     if args.fixtures:
         from .fixtures import load_fixtures
 
-        script = replay({f.doc_id: f.as_answer() for f in load_fixtures(args.fixtures)}, default=fixed)
+        fixtures = load_fixtures(args.fixtures)
+        answers = {f.doc_id: f.as_answer() for f in fixtures}
+        script = replay(answers, default=fixed, texts={f.doc_id: f.document.text for f in fixtures})
     with ChatServer(script, latency=args.latency, tokens_per_s=args.tokens_per_s, port=args.port) as server:
         print(server.url, flush=True)
         try:

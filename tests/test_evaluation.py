@@ -28,7 +28,7 @@ from llm_extract.evaluation import (
     score_records,
 )
 from llm_extract.fixtures import load_fixture, load_fixtures
-from llm_extract.testing import ChatServer, RecordedRequest, Reply
+from llm_extract.testing import ChatServer, RecordedRequest, Reply, replay
 
 SEEDS = ROOT / "seeds"
 
@@ -447,6 +447,34 @@ def test_eval_cli_replaying_the_gold_scores_one_and_writes_the_json_report(
     assert overall["records"]["all"]["f1"] == 1.0 and overall["records"]["all"]["fn"] == 0
     assert overall["evidence"]["rate"] == 1.0
     assert all(f["accuracy"] in (1.0, None) for f in overall["fields"].values())
+
+
+@pytest.fixture
+def replay_server() -> Iterator[ChatServer]:
+    """The package's own replay server: each request answered in the shape it asks, as a perfect model would."""
+    fixtures = load_fixtures(SEEDS)
+    answers = {fx.doc_id: fx.as_answer() for fx in fixtures}
+    with ChatServer(replay(answers, texts={fx.doc_id: fx.document.text for fx in fixtures})) as srv:
+        yield srv
+
+
+def test_a_perfect_model_scores_one_through_per_list(tmp_path: Path, replay_server: ChatServer) -> None:
+    config = write_config(tmp_path / "c.toml", replay_server.url, strategy="per-list")
+
+    assert main(["eval", "--fixtures", str(SEEDS), "--config", str(config), "--quiet", "--min-f1", "1"]) == 0
+
+
+def test_a_perfect_model_through_detect_then_fill_invents_nothing_and_loses_records_quoted_across_groups(
+    tmp_path: Path, replay_server: ChatServer
+) -> None:
+    """A fill call sees one run of sentences: a record whose quotes lie in two runs cannot be written whole."""
+    config = write_config(tmp_path / "c.toml", replay_server.url, strategy="detect-then-fill")
+    report = tmp_path / "report.json"
+
+    main(["eval", "--fixtures", str(SEEDS), "--config", str(config), "--quiet", "--report", str(report)])
+
+    overall = json.loads(report.read_text(encoding="utf-8"))["overall"]["test"]["records"]["all"]
+    assert overall["precision"] == 1.0 and 0.5 < overall["recall"] < 1.0
 
 
 def test_eval_second_run_answers_from_the_cache_without_a_request(
