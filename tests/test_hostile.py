@@ -275,6 +275,21 @@ def test_source_written_with_an_arabic_article_the_text_lacks_is_mended_to_the_a
     assert [c.source for c in change.claims] == ["قيادي سابق بفصائل المعارضة", "تجمع أحرار حوران"]
 
 
+def test_a_name_differing_by_a_first_letter_that_is_also_a_conjunction_is_not_mended_into_another_name(
+    server: ChatServer, make_extractor: Any
+) -> None:
+    """وسام and بسام are two names, not بسام with a conjunction: only the article ال is set aside."""
+    text = "أعلنت الحكومة تعيين بسام الحسن مديرا للأمن."
+    quote = "أعلنت الحكومة تعيين بسام الحسن مديرا للأمن"
+    claim = {"change_type": "appointment", "source": "الحكومة", "evidence": [{"quote": quote}]}
+    change = {"person": "وسام الحسن", "claims": [claim], "evidence": [{"quote": quote}]}
+    server.push(Reply.records({"incidents": [], "negotiations": [], "personnel_changes": [change]}))
+
+    result = make_extractor(max_reasks=0).extract(text, published="2022-03-20")
+
+    assert result.records.personnel_changes == []
+
+
 def test_date_words_the_record_quotes_do_not_hold_still_cost_the_record(
     server: ChatServer, make_extractor: Any
 ) -> None:

@@ -219,9 +219,13 @@ def article_words(value: str, quotes: list[str], max_extra: int = _MAX_EXTRA_WOR
     return best
 
 
+_ARTICLE_PREFIXES = ("وال", "بال", "ال")
+"""Only the definite article (with و or ب before it): a lone و or ب may be a name's first letter (وسام, بسام)."""
+
+
 def _word_key(word: str) -> str:
-    """A word as spans compare it: folded, and without an Arabic prefix ("القيادي" is the article's "قيادي")."""
-    return strip_prefix(normalize(word).strip(EDGE_JUNK))
+    """A word as spans compare it: folded, and without the Arabic article ("القيادي" is the article's "قيادي")."""
+    return strip_prefix(normalize(word).strip(EDGE_JUNK), _ARTICLE_PREFIXES)
 
 
 _MAX_EXTRA_WORDS_ARTICLE = 1
@@ -303,7 +307,7 @@ def _written_part(value: str, article: str) -> str | None:
     return None
 
 
-SALVAGE_VERSION = 2
+SALVAGE_VERSION = 3
 """Bumped whenever :func:`drop_ungrounded` keeps or removes differently: the cache stores salvaged answers."""
 
 
