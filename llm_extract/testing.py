@@ -394,12 +394,7 @@ def _asked_schema(body: dict[str, Any]) -> dict[str, Any]:
 
 def _as_asked(answer: dict[str, Any], request: RecordedRequest) -> dict[str, Any]:
     from .grounding import normalize
-
-    def quotes(record: Any) -> list[str]:
-        if isinstance(record, dict):
-            own = [record["quote"]] if isinstance(record.get("quote"), str) else []
-            return own + [q for v in record.values() for q in quotes(v)]
-        return [q for v in record for q in quotes(v)] if isinstance(record, list) else []
+    from .grounding.spans import quotes_in as quotes
 
     asked = list(_asked_schema(request.body).get("properties", {}))
     if asked == ["labels"]:

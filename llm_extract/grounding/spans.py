@@ -179,13 +179,13 @@ _MAX_EXTRA_WORDS = 3
 """How many words a repaired span may hold beyond the model's own (``15 آذار`` -> ``15 من آذار``)."""
 
 
-def _quotes(obj: Any) -> list[str]:
-    """Every evidence quote inside one record, as the model wrote it."""
+def quotes_in(obj: Any) -> list[str]:
+    """Every evidence quote inside one record as JSON data (an answer as the model wrote it)."""
     if isinstance(obj, dict):
         own = [obj["quote"]] if isinstance(obj.get("quote"), str) else []
-        return own + [q for v in obj.values() for q in _quotes(v)]
+        return own + [q for v in obj.values() for q in quotes_in(v)]
     if isinstance(obj, list):
-        return [q for v in obj for q in _quotes(v)]
+        return [q for v in obj for q in quotes_in(v)]
     return []
 
 
@@ -291,7 +291,7 @@ def _optional_item(model: type[BaseModel] | None, loc: tuple[Any, ...]) -> int |
     return None
 
 
-def _written_part(value: str, article: str) -> str | None:
+def _written_part(value: str, passages: list[str]) -> str | None:
     """The article's words for ``value`` without the qualifiers after its commas ("Qalamoun region, Syria").
 
     Models append the country or governorate to a place. Only trailing
@@ -301,7 +301,7 @@ def _written_part(value: str, article: str) -> str | None:
     """
     parts = [p for p in re.split(r"\s*[,،]\s*", value.strip()) if p]
     for n in range(len(parts) - 1, 0, -1):
-        found = article_words(", ".join(parts[:n]).replace(",", " "), quotable_passages(article), 0, min_words=1)
+        found = article_words(", ".join(parts[:n]).replace(",", " "), passages, 0, min_words=1)
         if found is not None:
             return found
     return None
@@ -346,6 +346,7 @@ def drop_ungrounded(
     warnings: list[str] = []
     removals: dict[tuple[Any, ...], set[int]] = {}
     removed: list[tuple[Any, str]] = []
+    passages = quotable_passages(article) if article else []  # the article's sentences, split once per answer
     for err in error.errors():
         loc = err["loc"]
         if err["type"] != UNGROUNDED or len(loc) < 2 or not isinstance(loc[0], str) or not isinstance(loc[1], int):
@@ -353,9 +354,9 @@ def drop_ungrounded(
         value = err.get("input")
         records = data.get(loc[0])
         record = records[loc[1]] if isinstance(records, list) and loc[1] < len(records) else None
-        mended = article_words(value, _quotes(record)) if isinstance(value, str) and len(loc) > 2 else None
+        mended = article_words(value, quotes_in(record)) if isinstance(value, str) and len(loc) > 2 else None
         if mended is None and article and isinstance(value, str) and len(loc) > 2:
-            mended = article_words(value, quotable_passages(article), _MAX_EXTRA_WORDS_ARTICLE)
+            mended = article_words(value, passages, _MAX_EXTRA_WORDS_ARTICLE)
         parent: Any = record
         for step in loc[2:-1]:
             if isinstance(parent, dict):
@@ -374,7 +375,7 @@ def drop_ungrounded(
         date_words = value_field is not None or (model is None and own and loc[-1] != "value" and "value" in parent)
         value_field = value_field or "value"
         words_as_value = date_words and _VALUE_AS_WORDS.fullmatch(value.strip())
-        weekday = weekday_words(value, _quotes(record), published) if words_as_value else None
+        weekday = weekday_words(value, quotes_in(record), published) if words_as_value else None
         if weekday is not None:
             parent[loc[-1]], parent[value_field] = weekday, value.strip()
             if "precision" in parent:
@@ -393,7 +394,7 @@ def drop_ungrounded(
             removed.append((loc, f"removed {loc[0]}[{loc[1]}].{_dotted(loc[2 : item + 1])}: {err['msg']}"))
             continue
         nested = len(loc) > 3 and not any(isinstance(p, int) for p in loc[2:-1])  # an object, not a list item
-        part = _written_part(value, article) if own and nested and not date_words and article else None
+        part = _written_part(value, passages) if own and nested and not date_words and article else None
         if part is not None:
             parent[loc[-1]] = part
             warnings.append(f"set {loc[0]}[{loc[1]}].{field} to the article's words {part!r} (was {value!r})")
