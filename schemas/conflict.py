@@ -17,6 +17,7 @@ the default). Field choices follow ``docs/domain.md``:
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from enum import StrEnum
 from typing import Annotated, Any, ClassVar
 
@@ -423,6 +424,8 @@ def sub_event_named(quotes: str) -> SubEventType | None:
     if named[0] in (SubEventType.SUICIDE_BOMB, SubEventType.AIR_DRONE_STRIKE) or len(named) == 1:
         return named[0]
     return None
+
+
 _EVENT = _stems(EVENT_STEMS)
 _STRATEGIC = EventType.STRATEGIC_DEVELOPMENTS
 _MEETING = _stems(MEETING_STEMS)
@@ -644,6 +647,46 @@ def _unsupported(record: Incident | Negotiation | PersonnelChange) -> str | None
     return None
 
 
+def _repeat_key(record: Incident | Negotiation | PersonnelChange) -> tuple[Any, ...] | None:
+    """What two records of one list share when they are one event written twice, or ``None`` (never merged here).
+
+    The same quotes and the same date value (an incident also the same
+    sub-event type): two events told in one sentence differ in their date or
+    type (a dev article quotes one sentence for two air strikes, a year apart).
+    """
+    if isinstance(record, PersonnelChange):
+        return None
+    quotes = tuple(sorted({normalize(e.quote) for e in record.evidence}))
+    kind = record.sub_event_type if isinstance(record, Incident) else None
+    return (quotes, record.date.value, kind)
+
+
+def _support(record: Incident | Negotiation) -> int:
+    """How many of the record's place, date words and named sides its own top-level quotes write.
+
+    Of two repeats, the one whose values its quotes state is kept: a dev
+    article's strike quoted "rockets on several parts of Douma" once as
+    "Douma", once as "Eastern Ghouta" (the region, named elsewhere).
+    """
+    quotes = normalize(" ".join(e.quote for e in record.evidence))
+    names = [record.location.as_written if record.location else None, record.date.text]
+    if isinstance(record, Incident):
+        names += [a.name for a in record.actors] + [c.side for c in record.casualties]
+    else:
+        names += [p.actor.name for p in record.parties]
+    return sum(1 for n in names if n and normalize(n) in quotes)
+
+
+def _gaps_filled(kept: Any, repeat: Any) -> Any:
+    """``kept`` with the values and lists it left empty taken from ``repeat``; what it says wins."""
+    update = {
+        name: getattr(repeat, name)
+        for name in type(kept).model_fields
+        if getattr(kept, name) in (None, []) and getattr(repeat, name) not in (None, [])
+    }
+    return kept.model_copy(update=update) if update else kept
+
+
 class ConflictRecords(_Model):
     """Everything one article reports. Empty lists when it reports nothing."""
 
@@ -661,8 +704,16 @@ class ConflictRecords(_Model):
         answer (``model_answer``) an incident's quotes must hold a word of
         :data:`EVENT_STEMS`, a negotiation's a word of :data:`MEETING_STEMS`,
         and a personnel change's quotes must name its person and a word of
-        :data:`CHANGE_STEMS`. Links from a
-        negotiation to a dropped incident become unknown.
+        :data:`CHANGE_STEMS`.
+
+        A record that repeats an earlier one of its list (:func:`_repeat_key`:
+        the same quotes and date, for an incident also the same sub-event type)
+        is the model writing one event twice (5 times in 21 dev documents, each
+        scored as an invented record); it is merged into the first, which takes
+        only the values and lists it left empty, so no count is added twice.
+        Personnel changes are merged by the task's ``merge_keys``. Links from a
+        negotiation to a dropped incident become unknown; to a merged one, the
+        first.
         """
         ctx = context_of(info)
         if not ctx or not ctx.get("model_answer"):
@@ -670,15 +721,27 @@ class ConflictRecords(_Model):
         warnings = ctx.setdefault("warnings", [])
         kept: dict[str, list[Any]] = {}
         moved: dict[int, int] = {}
-        for name, records in (
+        lists: tuple[tuple[str, Sequence[Incident | Negotiation | PersonnelChange]], ...] = (
             ("incidents", self.incidents),
             ("negotiations", self.negotiations),
             ("personnel_changes", self.personnel_changes),
-        ):
+        )
+        for name, records in lists:
             kept[name] = []
+            first: dict[tuple[Any, ...], tuple[int, int]] = {}  # repeat key -> the first's index: kept, answer
             for i, record in enumerate(records):
                 reason = _unsupported(record)
+                key = _repeat_key(record)
+                if reason is None and key is not None and key in first:
+                    j, original = first[key]
+                    better, other = sorted((kept[name][j], record), key=_support, reverse=True)
+                    kept[name][j] = _gaps_filled(better, other)
+                    reason = f"repeats {name}[{original}] (the same quotes and date), merged into it"
+                    if name == "incidents":
+                        moved[i] = j
                 if reason is None:
+                    if key is not None:
+                        first[key] = (len(kept[name]), i)
                     if name == "incidents":
                         moved[i] = len(kept[name])
                     kept[name].append(record)
