@@ -324,11 +324,12 @@ in a word, so that قصفت, هجوما and وتعتقل count): an incident who
 MEETING_STEMS: tuple[str, ...] = (
     "meet", "met ", "talk", "agree", "deal", "truce", "ceasefire", "negotiat", "mediat", "reconcil", "settlement",
     "summit", "conference", "accord", "pact", "evacuat", "sign", "allow", "corridor", "cooperat", "visit",
-    "اجتماع", "اجتمع", "مفاوض", "اتفاق", "اتفق", "هدنه", "وقف", "تسويه", "مصالح", "وساط", "لقاء", "التقى", "التقي",
+    "اجتماع(?!ي)", "اجتمع", "مفاوض", "اتفاق", "اتفق", "هدنه", "وقف", "تسويه", "مصالح", "وساط", "لقاء", "التقى", "التقي",
     "محادثات", "مباحثات", "قمه", "مؤتمر", "موتمر", "توقيع", "وقع", "تفاهم", "ممر", "اجلاء", "خروج", "زيار", "دعت",
 )
-"""Beginnings of words that name a meeting, talks, an agreement or an offer (as :data:`EVENT_STEMS`): a
-negotiation whose quotes hold none is not one."""
+"""Beginnings of words that name a meeting, talks, an agreement or an offer, each the start of a word
+(:func:`_word_starts`: مواقع, sites, is not وقع, signed; الاجتماعي, social, is not a meeting): a negotiation
+whose quotes hold none is not one."""
 
 CHANGE_STEMS: tuple[str, ...] = (
     "appoint", "named", "dismiss", "sack", "replac", "resign", "promot", "demot", "transfer", "reassign", "kill",
@@ -428,7 +429,7 @@ def sub_event_named(quotes: str) -> SubEventType | None:
 
 _EVENT = _stems(EVENT_STEMS)
 _STRATEGIC = EventType.STRATEGIC_DEVELOPMENTS
-_MEETING = _stems(MEETING_STEMS)
+_MEETING = _word_starts(MEETING_STEMS)
 
 
 _OTHERS = frozenset(normalize(w) for w in ("others", "other", "آخرين", "آخرون", "أخرى"))

@@ -291,6 +291,15 @@ def test_a_negotiation_whose_quotes_name_no_meeting_or_agreement_is_dropped() ->
     assert read(SPORT, {"negotiations": [negotiation]})[0].negotiations == []
 
 
+SOCIAL = "ورحب على مواقع التواصل الاجتماعي مغردون عراقيون بقدوم المنتخب السعودي لخوض المباراة"
+
+
+def test_a_negotiation_quoting_social_media_is_no_meeting() -> None:
+    """A dev negative control: الاجتماعي (social) is not اجتماع (a meeting), and مواقع (sites) is not وقع (signed)."""
+    negotiation = {"date": {"text": ""}, "summary": "Talks.", "evidence": [{"quote": SOCIAL}]}
+    assert read(SOCIAL, {"negotiations": [negotiation]})[0].negotiations == []
+
+
 def test_a_personnel_change_whose_quotes_do_not_name_its_person_is_dropped() -> None:
     claim = {"change_type": "appointment", "source": "Syria", "evidence": [{"quote": "Coach Fajr Ibrahim praised"}]}
     change = {"person": "Syria", "claims": [claim], "evidence": [{"quote": "The match was the team's first win"}]}
