@@ -322,10 +322,11 @@ EVENT_STEMS: tuple[str, ...] = (
 in a word, so that قصفت, هجوما and وتعتقل count): an incident whose quotes hold none is not one."""
 
 MEETING_STEMS: tuple[str, ...] = (
-    "meet", "met ", "talk", "agree", "deal", "truce", "ceasefire", "negotiat", "mediat", "reconcil", "settlement",
-    "summit", "conference", "accord", "pact", "evacuat", "sign", "allow", "corridor", "cooperat", "visit",
-    "اجتماع(?!ي)", "اجتمع", "مفاوض", "اتفاق", "اتفق", "هدنه", "وقف", "تسويه", "مصالح", "وساط", "لقاء", "التقى", "التقي",
-    "محادثات", "مباحثات", "قمه", "مؤتمر", "موتمر", "توقيع", "وقع", "تفاهم", "ممر", "اجلاء", "خروج", "زيار", "دعت",
+    "meet", "met ", "talk", "agree", "deal", "truce", "ceasefire", "negotiat", "mediat", "reconcil",
+    "settlement", "summit", "conference", "accord", "pact", "evacuat", "sign", "allow", "corridor",
+    "cooperat", "visit", "اجتماع(?!ي)", "اجتمع", "مفاوض", "تفاوض", "يوقع", "اتفاق", "اتفق", "هدنه",
+    "وقف", "تسويه", "مصالح", "وساط", "لقاء", "التقى", "التقي", "محادثات", "مباحثات", "قمه", "مؤتمر",
+    "موتمر", "توقيع", "وقع", "تفاهم", "ممر", "اجلاء", "خروج", "زيار", "دعت",
 )
 """Beginnings of words that name a meeting, talks, an agreement or an offer, each the start of a word
 (:func:`_word_starts`: مواقع, sites, is not وقع, signed; الاجتماعي, social, is not a meeting): a negotiation
@@ -678,12 +679,26 @@ def _support(record: Incident | Negotiation) -> int:
     return sum(1 for n in names if n and normalize(n) in quotes)
 
 
+def _two_places(a: Incident | Negotiation | PersonnelChange, b: Incident | Negotiation | PersonnelChange) -> bool:
+    """Whether the shared quotes write two different places for the two records ("strikes hit Douma and Harasta")."""
+    if isinstance(a, PersonnelChange) or isinstance(b, PersonnelChange):
+        return False
+    quotes = normalize(" ".join(e.quote for e in a.evidence))
+    places = {normalize(r.location.as_written) for r in (a, b) if r.location and r.location.as_written}
+    return len(places) == 2 and all(p in quotes for p in places)
+
+
 def _gaps_filled(kept: Any, repeat: Any) -> Any:
-    """``kept`` with the values and lists it left empty taken from ``repeat``; what it says wins."""
+    """``kept`` with the values it left empty (null, "", [], its default) taken from ``repeat``; what it says wins."""
+    fields = type(kept).model_fields
+
+    def empty(name: str, value: Any) -> bool:
+        return value in (None, "", []) or value == fields[name].default
+
     update = {
         name: getattr(repeat, name)
-        for name in type(kept).model_fields
-        if getattr(kept, name) in (None, []) and getattr(repeat, name) not in (None, [])
+        for name in fields
+        if empty(name, getattr(kept, name)) and not empty(name, getattr(repeat, name))
     }
     return kept.model_copy(update=update) if update else kept
 
@@ -708,13 +723,14 @@ class ConflictRecords(_Model):
         :data:`CHANGE_STEMS`.
 
         A record that repeats an earlier one of its list (:func:`_repeat_key`:
-        the same quotes and date, for an incident also the same sub-event type)
-        is the model writing one event twice (5 times in 21 dev documents, each
-        scored as an invented record); it is merged into the first, which takes
-        only the values and lists it left empty, so no count is added twice.
-        Personnel changes are merged by the task's ``merge_keys``. Links from a
-        negotiation to a dropped incident become unknown; to a merged one, the
-        first.
+        the same quotes and date, for an incident also the same sub-event type,
+        and not two places its quotes both write) is the model writing one event
+        twice (5 times in 21 dev documents, each scored as an invented record).
+        The two become one, in the first one's place: the one whose quotes write
+        more of its values (:func:`_support`), taking from the other only what it
+        left empty, so no count is added twice. Personnel changes are merged by
+        the task's ``merge_keys``. Links from a negotiation to a dropped incident
+        become unknown; to a merged one, the record kept.
         """
         ctx = context_of(info)
         if not ctx or not ctx.get("model_answer"):
@@ -735,11 +751,13 @@ class ConflictRecords(_Model):
                 key = _repeat_key(record)
                 if reason is None and key is not None and key in first:
                     j, original = first[key]
-                    better, other = sorted((kept[name][j], record), key=_support, reverse=True)
-                    kept[name][j] = _gaps_filled(better, other)
-                    reason = f"repeats {name}[{original}] (the same quotes and date), merged into it"
-                    if name == "incidents":
-                        moved[i] = j
+                    if not _two_places(kept[name][j], record):
+                        better, other = sorted((kept[name][j], record), key=_support, reverse=True)
+                        kept[name][j] = _gaps_filled(better, other)
+                        same = "quotes, date and sub-event type" if name == "incidents" else "quotes and date"
+                        reason = f"repeats {name}[{original}] (the same {same}): one record, the better supported kept"
+                        if name == "incidents":
+                            moved[i] = j
                 if reason is None:
                     if key is not None:
                         first[key] = (len(kept[name]), i)

@@ -349,7 +349,10 @@ def test_an_incident_written_twice_with_the_same_quotes_and_date_is_one_record()
     """The 1.5B model wrote the same strike twice on the dev set: the repeat was scored as invented."""
     result, warnings = read(ARTICLE, {"incidents": [incident(), incident(summary="Twelve civilians were killed.")]})
     assert len(result.incidents) == 1
-    assert warnings == ["dropped incidents[1]: repeats incidents[0] (the same quotes and date), merged into it"]
+    assert warnings == [
+        "dropped incidents[1]: repeats incidents[0] (the same quotes, date and sub-event type): "
+        "one record, the better supported kept"
+    ]
 
 
 def test_of_two_repeats_the_one_whose_quotes_write_its_place_is_kept() -> None:
@@ -381,6 +384,25 @@ SUNDAY = [{"quote": "killed 12 civilians on Sunday"}]  # names no weapon: the mo
 )
 def test_incidents_that_differ_in_date_type_or_quotes_stay_two(first: dict[str, Any], other: dict[str, Any]) -> None:
     assert len(read(ARTICLE, {"incidents": [incident(**first), incident(**other)]})[0].incidents) == 2
+
+
+TWO_TOWNS = "Air strikes hit Douma and Harasta on Sunday, killing 12 civilians"
+
+
+def test_two_places_the_shared_quote_writes_are_two_incidents() -> None:
+    """ACLED codes one event per place: one sentence about strikes on two towns is two records."""
+    strikes = [
+        incident(location={"as_written": town}, date={"text": ""}, evidence=[{"quote": TWO_TOWNS}])
+        for town in ("Douma", "Harasta")
+    ]
+    assert len(read(f"{TWO_TOWNS}.", {"incidents": strikes})[0].incidents) == 2
+
+
+def test_a_repeat_fills_an_outcome_the_first_left_unknown() -> None:
+    text = "The two sides met in Raqqa and agreed a truce."
+    truce = {"date": {"text": ""}, "summary": "A truce.", "evidence": [{"quote": text.rstrip(".")}]}
+    result, _ = read(text, {"negotiations": [truce, truce | {"outcome": "agreement_reached"}]})
+    assert [n.outcome.value for n in result.negotiations] == ["agreement_reached"]
 
 
 def test_a_negotiation_linked_to_a_merged_repeat_points_at_the_record_kept() -> None:
