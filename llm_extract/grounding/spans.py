@@ -307,6 +307,88 @@ def _written_part(value: str, passages: list[str]) -> str | None:
     return None
 
 
+@dataclass
+class _Ungrounded:
+    """One value of an answer that grounding refused, and where it sits in the answer's JSON."""
+
+    loc: tuple[Any, ...]
+    value: Any
+    record: Any
+    """The item of a top-level list that holds it (``incidents[0]``)."""
+    parent: Any
+    """The object whose field it is."""
+
+    @classmethod
+    def at(cls, data: dict[str, Any], loc: tuple[Any, ...], value: Any) -> _Ungrounded:
+        records = data.get(loc[0])
+        record = records[loc[1]] if isinstance(records, list) and loc[1] < len(records) else None
+        return cls(loc, value, record, _at(record, loc[2:-1]))
+
+    @property
+    def own(self) -> bool:
+        """Whether the answer still holds the refused string where grounding found it (so it may be mended)."""
+        return (
+            isinstance(self.parent, dict)
+            and isinstance(self.value, str)
+            and self.parent.get(self.loc[-1]) == self.value
+        )
+
+    def set(self, words: str) -> str:
+        """Write the article's ``words`` in its place; the warning that says so."""
+        self.parent[self.loc[-1]] = words
+        where = f"{self.loc[0]}[{self.loc[1]}].{_dotted(self.loc[2:])}"
+        return f"set {where} to the article's words {words!r} (was {self.value!r})"
+
+
+def _as_article_words(bad: _Ungrounded, passages: list[str]) -> str | None:
+    """A span the model shortened becomes the record's quotes' words, or one of the article's sentences'."""
+    if not bad.own or len(bad.loc) <= 2:
+        return None
+    mended = article_words(bad.value, quotes_in(bad.record)) or article_words(
+        bad.value, passages, _MAX_EXTRA_WORDS_ARTICLE
+    )
+    return bad.set(mended) if mended is not None else None
+
+
+def _value_field(bad: _Ungrounded, model: type[BaseModel] | None) -> str | None:
+    """The field that holds the value of ``bad``'s date words, or ``None`` when ``bad`` is no date words."""
+    if not bad.own:
+        return None
+    field = _value_of_words(model, bad.loc)
+    if field is None and model is None and bad.loc[-1] != "value" and "value" in bad.parent:
+        field = "value"  # without the answer's class: any object with a value beside the words
+    return field
+
+
+def _date_mended(bad: _Ungrounded, value_field: str | None, published: str | None) -> str | None:
+    """Date words written as a value: the weekday a quote of the record names for it, else an unknown date.
+
+    A value later than publication is no mistake of copying, and is not mended.
+    """
+    if value_field is None or not _VALUE_AS_WORDS.fullmatch(bad.value.strip()):
+        return None
+    parent, value = bad.parent, bad.value.strip()
+    weekday = weekday_words(bad.value, quotes_in(bad.record), published)
+    if weekday is not None:
+        parent[value_field] = value
+        if "precision" in parent:
+            parent["precision"] = "day"
+        return bad.set(weekday)
+    if _later(bad.value, published):
+        return None
+    parent[bad.loc[-1]], parent[value_field] = "", None
+    parent.pop("precision", None)
+    why = "is the publication date" if value == published else "is a value, not the article's words"
+    return f"set {bad.loc[0]}[{bad.loc[1]}].{_dotted(bad.loc[2:-1])} unknown: {bad.value!r} {why}"
+
+
+def _place_mended(bad: _Ungrounded, passages: list[str]) -> str | None:
+    """A span of a nested object (a place, not a list item) keeps its words before a comma the article writes."""
+    nested = len(bad.loc) > 3 and not any(isinstance(p, int) for p in bad.loc[2:-1])
+    part = _written_part(bad.value, passages) if bad.own and nested else None
+    return bad.set(part) if part is not None else None
+
+
 SALVAGE_VERSION = 3
 """Bumped whenever :func:`drop_ungrounded` keeps or removes differently: the cache stores salvaged answers."""
 
@@ -329,7 +411,9 @@ def drop_ungrounded(
       record's quotes hold them, or else one of the ``article``'s sentences
       with at most one word more (:func:`article_words`);
     - date words that are a value ("2016-08-10", or the ``published`` date
-      the prompt gave) are not the article's: that date becomes unknown
+      the prompt gave) are not the article's: they become the weekday a
+      quote of the record names for that value in the week up to
+      publication (:func:`weekday_words`), else the date becomes unknown
       (words ``""``, value null), unless it is later than publication;
     - a name in a list that may lose items (an actor, a party) is removed;
     - a span of a nested object (a place) written with words the article
@@ -351,53 +435,20 @@ def drop_ungrounded(
         loc = err["loc"]
         if err["type"] != UNGROUNDED or len(loc) < 2 or not isinstance(loc[0], str) or not isinstance(loc[1], int):
             return None
-        value = err.get("input")
-        records = data.get(loc[0])
-        record = records[loc[1]] if isinstance(records, list) and loc[1] < len(records) else None
-        mended = article_words(value, quotes_in(record)) if isinstance(value, str) and len(loc) > 2 else None
-        if mended is None and article and isinstance(value, str) and len(loc) > 2:
-            mended = article_words(value, passages, _MAX_EXTRA_WORDS_ARTICLE)
-        parent: Any = record
-        for step in loc[2:-1]:
-            if isinstance(parent, dict):
-                parent = parent.get(step)
-            elif isinstance(parent, list) and isinstance(step, int) and step < len(parent):
-                parent = parent[step]
-            else:
-                parent = None
-        own = isinstance(parent, dict) and isinstance(value, str) and parent.get(loc[-1]) == value
-        path, field = _dotted(loc[2:-1]), _dotted(loc[2:])
-        if mended is not None and own:
-            parent[loc[-1]] = mended
-            warnings.append(f"set {loc[0]}[{loc[1]}].{field} to the article's words {mended!r} (was {value!r})")
-            continue
-        value_field = _value_of_words(model, loc) if own else None
-        date_words = value_field is not None or (model is None and own and loc[-1] != "value" and "value" in parent)
-        value_field = value_field or "value"
-        words_as_value = date_words and _VALUE_AS_WORDS.fullmatch(value.strip())
-        weekday = weekday_words(value, quotes_in(record), published) if words_as_value else None
-        if weekday is not None:
-            parent[loc[-1]], parent[value_field] = weekday, value.strip()
-            if "precision" in parent:
-                parent["precision"] = "day"
-            warnings.append(f"set {loc[0]}[{loc[1]}].{field} to the article's words {weekday!r} (was {value!r})")
-            continue
-        if words_as_value and not _later(value, published):
-            parent[loc[-1]], parent[value_field] = "", None
-            parent.pop("precision", None)
-            why = "is the publication date" if value.strip() == published else "is a value, not the article's words"
-            warnings.append(f"set {loc[0]}[{loc[1]}].{path} unknown: {value!r} {why}")
+        bad = _Ungrounded.at(data, loc, err.get("input"))
+        value_field = _value_field(bad, model)
+        note = (
+            _as_article_words(bad, passages)
+            or _date_mended(bad, value_field, published)
+            or (None if value_field is not None else _place_mended(bad, passages))
+        )
+        if note is not None:
+            warnings.append(note)
             continue
         item = _optional_item(model, loc)
         if item is not None:
             removals.setdefault(tuple(loc[:item]), set()).add(int(loc[item]))
             removed.append((loc, f"removed {loc[0]}[{loc[1]}].{_dotted(loc[2 : item + 1])}: {err['msg']}"))
-            continue
-        nested = len(loc) > 3 and not any(isinstance(p, int) for p in loc[2:-1])  # an object, not a list item
-        part = _written_part(value, passages) if own and nested and not date_words and article else None
-        if part is not None:
-            parent[loc[-1]] = part
-            warnings.append(f"set {loc[0]}[{loc[1]}].{field} to the article's words {part!r} (was {value!r})")
             continue
         where.setdefault((loc[0], loc[1]), err["msg"])
     for list_path, gone in sorted(removals.items(), key=lambda kv: -len(kv[0])):  # inner lists first
