@@ -663,6 +663,11 @@ def _repeat_key(record: Incident | Negotiation | PersonnelChange) -> tuple[Any, 
     return (quotes, record.date.value, kind)
 
 
+def _quoted(record: Incident | Negotiation) -> str:
+    """The record's own top-level quotes, folded as spans are compared."""
+    return normalize(" ".join(e.quote for e in record.evidence))
+
+
 def _support(record: Incident | Negotiation) -> int:
     """How many of the record's place, date words and named sides its own top-level quotes write.
 
@@ -670,7 +675,7 @@ def _support(record: Incident | Negotiation) -> int:
     article's strike quoted "rockets on several parts of Douma" once as
     "Douma", once as "Eastern Ghouta" (the region, named elsewhere).
     """
-    quotes = normalize(" ".join(e.quote for e in record.evidence))
+    quotes = _quoted(record)
     names = [record.location.as_written if record.location else None, record.date.text]
     if isinstance(record, Incident):
         names += [a.name for a in record.actors] + [c.side for c in record.casualties]
@@ -683,7 +688,7 @@ def _two_places(a: Incident | Negotiation | PersonnelChange, b: Incident | Negot
     """Whether the shared quotes write two different places for the two records ("strikes hit Douma and Harasta")."""
     if isinstance(a, PersonnelChange) or isinstance(b, PersonnelChange):
         return False
-    quotes = normalize(" ".join(e.quote for e in a.evidence))
+    quotes = _quoted(a)
     places = {normalize(r.location.as_written) for r in (a, b) if r.location and r.location.as_written}
     return len(places) == 2 and all(p in quotes for p in places)
 
