@@ -40,7 +40,7 @@ from .errors import (
     InputError,
 )
 from .fixtures import with_example
-from .grounding import SALVAGE_VERSION, SourceText, grounding
+from .grounding import NUMBER_REQUOTED, NUMBER_UNKNOWN, SALVAGE_VERSION, SourceText, grounding
 from .merge import merge_parts
 from .results import DocumentResult, Provenance, Usage
 from .strategies import Job, Strategy, create_strategy
@@ -434,13 +434,14 @@ class Extractor:
         record's own words (``model_answer``: counts from quotes, in the conflict
         schema also dates from date words) are derived on every read, so a better
         reader never needs the model again and never meets a value an older one wrote.
-        Records a schema drops on reading are named in ``provenance.warnings``.
+        Records a schema drops, and numbers it makes unknown, on reading are named in ``provenance.warnings``.
         """
         with grounding(source, lexicon=self.task.lexicon, published=doc.published, model_answer=True) as ctx:
             result = DocumentResult.from_dict(json.loads(stored), self.task.schema, doc.text)
-        # Records the schema drops on reading (their quotes do not support them) are news to the user.
-        dropped = [w for w in ctx["warnings"] if w.startswith("dropped ") and w not in result.provenance.warnings]
-        result.provenance.warnings.extend(dropped)
+        # Records the schema drops and numbers it makes unknown on reading (their quotes do not support
+        # them) are news to the user; values read from a record's own words are not.
+        news = [w for w in ctx["warnings"] if w.startswith("dropped ") or w.endswith((NUMBER_UNKNOWN, NUMBER_REQUOTED))]
+        result.provenance.warnings.extend(w for w in news if w not in result.provenance.warnings)
         return result
 
     def run(self, coro: Coroutine[Any, Any, T]) -> T:

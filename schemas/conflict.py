@@ -292,7 +292,7 @@ COUNT_WORDS: dict[str, tuple[str, ...]] = {
         "قتل", "مقتل", "قتلى", "قتيل", "قتيلا", "قتلوا", "مصرع", "استشهاد", "استشهد", "شهيد", "شهداء", "وفاة",
     ),
     "wounded": (
-        "wounded", "wounding", "injured", "injuring", "injuries", "hurt",
+        "wounded", "wounding", "injure", "injures", "injured", "injuring", "injuries", "hurt",
         "جرح", "جرحى", "جريح", "جريحا", "إصابة", "إصابات", "مصاب", "مصابين", "أصيب", "أصيبوا",
     ),
     "captured": (
@@ -484,6 +484,10 @@ class MaterialLoss(GroundedRecord):
     number_lexicon: ClassVar[NumberLexicon | None] = LEXICON
 
 
+MAX_SIDES = 4
+"""The most sides an incident's casualties list holds, a count read from a quote included."""
+
+
 class Incident(_Model):
     """A violent or security event (ACLED-typed)."""
 
@@ -492,7 +496,7 @@ class Incident(_Model):
     event_type: EventType
     sub_event_type: SubEventType
     actors: list[Actor] = Field(default_factory=list, max_length=6)
-    casualties: list[Casualties] = Field(default_factory=list, max_length=4)
+    casualties: list[Casualties] = Field(default_factory=list, max_length=MAX_SIDES)
     material_losses: list[MaterialLoss] = Field(default_factory=list, max_length=4)
     summary: Text = Field(description="One or two sentences in English.")
     evidence: EvidenceList
@@ -528,17 +532,48 @@ class Incident(_Model):
         return self
 
     @model_validator(mode="after")
-    def _casualties_from_quotes(self, info: ValidationInfo) -> Incident:
-        """An incident quoted as "50 Civilians Killed" has that toll, even when the model listed no losses.
+    def _each_loss_once(self, info: ValidationInfo) -> Incident:
+        """One side's losses written twice, word for word, are one entry: a total never counts them twice.
 
-        Small models leave ``casualties`` empty under such a headline. During
-        extraction (``model_answer``), the first of the incident's quotes that
-        states a count without doubt becomes one side's losses: the counted
-        noun as written ("Civilians") names the side, "unspecified" when the
-        quote names none.
+        At temperature 0 a small model may repeat an entry until the list is
+        full (4 × "civilians, 4 wounded" from one quote on a FA-KES article).
+        During extraction (``model_answer``) an entry with the same side,
+        counts and quotes as an earlier one is left out.
         """
         ctx = context_of(info)
-        if self.casualties or not ctx or not ctx.get("model_answer"):
+        if not ctx or not ctx.get("model_answer"):
+            return self
+        seen: set[tuple[Any, ...]] = set()
+        kept: list[Casualties] = []
+        for side in self.casualties:
+            key = (
+                normalize(side.side).lower(),
+                *(getattr(side, kind) for kind in COUNT_WORDS),
+                tuple(normalize(e.quote) for e in side.evidence),
+            )
+            if key not in seen:
+                seen.add(key)
+                kept.append(side)
+        self.casualties[:] = kept
+        return self
+
+    @model_validator(mode="after")
+    def _casualties_from_quotes(self, info: ValidationInfo) -> Incident:
+        """An incident quoted as "50 Civilians Killed" has that toll, even when the model counted no losses.
+
+        Small models leave ``casualties`` empty under such a headline, or list
+        sides with every count null ("Terrorists", "Syrian Arab Army" under
+        "Terrorist attacks kill 10"). During extraction (``model_answer``),
+        when no side states a count, the first of the incident's quotes that
+        states a count without doubt becomes one side's losses: the counted
+        noun as written ("Civilians") names the side, "unspecified" when the
+        quote names none. A count-less side of the same name is that side, so
+        it is replaced; other count-less sides stay (they may be "a number of
+        wounded"), after it, as many as the list holds.
+        """
+        ctx = context_of(info)
+        counted = any(getattr(side, kind) is not None for side in self.casualties for kind in COUNT_WORDS)
+        if counted or not ctx or not ctx.get("model_answer"):
             return self
         lexicon = ctx.get("lexicon") if isinstance(ctx.get("lexicon"), NumberLexicon) else LEXICON
         for evidence in self.evidence:
@@ -547,7 +582,10 @@ class Incident(_Model):
                 side = next((m.noun for m in mentions.values() if m.noun), None) or "unspecified"
                 losses = {name: m.value for name, m in mentions.items()}
                 data = {"side": side[:120], "evidence": [{"quote": evidence.quote}], **losses}
-                self.casualties.append(Casualties.model_validate(data, context=ctx))
+                found = Casualties.model_validate(data, context=ctx)
+                named = word_forms(found.side)
+                others = [c for c in self.casualties if not word_forms(c.side) & named]
+                self.casualties[:] = [found, *others][:MAX_SIDES]
                 break
         return self
 

@@ -157,3 +157,151 @@ def test_a_count_met_in_a_doubtful_shape_is_read_nowhere_in_that_quote() -> None
         "Meanwhile in Damascus city one person was injured by explosive rounds"
     )
     assert counts(quote) == {"killed": 4}
+
+
+@pytest.mark.parametrize(
+    ("quote", "expected"),
+    [
+        ("Terrorist attacks kill 10 injure scores in Aleppo and Idleb", {"killed": 10}),
+        ("4 killed 7 wounded", {"killed": 4, "wounded": 7}),
+        ("killed 4 wounded 7", {"killed": 4, "wounded": 7}),
+    ],
+)
+def test_a_number_between_two_counts_words_belongs_to_the_one_written_the_same_way(
+    quote: str, expected: dict[str, int]
+) -> None:
+    """ "kill 10 injure scores": the 10 are the killed, and "scores" of wounded state no number."""
+    assert counts(quote) == expected
+
+
+FAKES_TOLL = "Terrorist attacks kill 10 injure scores in Aleppo and Idleb. Terrorists shelled civilians in Aleppo."
+
+
+def incident(text_quote: str, casualties: list[dict[str, object]]) -> dict[str, object]:
+    return {
+        "date": {"text": ""},
+        "location": {"as_written": "Aleppo"},
+        "event_type": "Explosions/Remote violence",
+        "sub_event_type": "Shelling/artillery/missile attack",
+        "casualties": casualties,
+        "summary": "Terrorist shelling killed 10 in Aleppo.",
+        "evidence": [{"quote": text_quote}],
+    }
+
+
+def test_sides_listed_without_any_count_get_the_toll_the_incidents_quote_states() -> None:
+    """Count-less sides named by the article's politics: the headline's toll is read, the other sides stay."""
+    quote = "Terrorist attacks kill 10 injure scores in Aleppo and Idleb"
+    side = {"evidence": [{"quote": "Terrorists shelled civilians in Aleppo"}]}
+    data = incident(quote, [{"side": "Terrorists", **side}, {"side": "civilians", **side}])
+    with grounding(SourceText(FAKES_TOLL), lexicon=LEXICON, model_answer=True):
+        record = Incident.model_validate(data)
+
+    assert [(s.side, s.killed, s.wounded) for s in record.casualties] == [
+        ("unspecified", 10, None),
+        ("Terrorists", None, None),
+        ("civilians", None, None),
+    ]
+
+
+def test_a_side_written_again_word_for_word_is_one_entry_so_no_total_counts_it_twice() -> None:
+    text = "Rocket shells hit al-Meridian in Aleppo injuring four other civilians."
+    quote = "Rocket shells hit al-Meridian in Aleppo injuring four other civilians"
+    side = {"side": "civilians", "wounded": 4, "evidence": [{"quote": quote}]}
+    with grounding(SourceText(text), lexicon=LEXICON, model_answer=True):
+        record = Incident.model_validate(incident(quote, [side, side, side, side]))
+
+    assert [(s.side, s.wounded) for s in record.casualties] == [("civilians", 4)]
+
+
+def test_a_number_the_quote_states_only_as_another_count_is_not_stated() -> None:
+    """ "injuring one person" states 1, but as the wounded: killed=1 from it would be invented."""
+    text = "Terrorists fired explosive rounds at al-Mazraa injuring one person."
+    quote = "Terrorists fired explosive rounds at al-Mazraa injuring one person"
+    with grounding(SourceText(text), lexicon=LEXICON), pytest.raises(ValueError, match="killed=1 is the wounded count"):
+        Casualties.model_validate({"side": "person", "killed": 1, "wounded": 1, "evidence": [{"quote": quote}]})
+
+
+def test_a_number_stated_as_another_count_stands_when_the_quote_also_names_its_own() -> None:
+    """Six captured "whose release followed": the six are the released too."""
+    quote = "وأسر ستة عناصر أُطلق سراحهم بعد الاجتماع"
+    with grounding(SourceText(quote), lexicon=LEXICON):
+        side = Casualties.model_validate(
+            {"side": "قوات النظام", "captured": 6, "released": 6, "evidence": [{"quote": quote}]}
+        )
+    assert (side.captured, side.released) == (6, 6)
+
+
+WRONG_SENTENCE = (
+    "Mortar fire hit a rally in Daraa and wounded at least 30 people. "
+    "21 people were killed in the attack, the Observatory said."
+)
+
+
+def test_a_count_quoted_by_the_wrong_sentence_is_kept_with_the_sentence_that_states_it(
+    server: ChatServer, make_extractor: MakeExtractor
+) -> None:
+    """The model's 21 killed, quoted by the sentence of the 30 wounded: one request, the toll kept and quoted."""
+    wrong = "Mortar fire hit a rally in Daraa and wounded at least 30 people"
+    side = {"side": "people", "killed": 21, "wounded": 30, "evidence": [{"quote": wrong}]}
+    reply = {"incidents": [incident(wrong, [side])], "negotiations": [], "personnel_changes": []}
+    reply["incidents"][0]["location"] = {"as_written": "Daraa"}
+    server.push(Reply.records(reply))
+
+    result = make_extractor(max_reasks=0).extract(WRONG_SENTENCE, published="2014-05-23")
+
+    [kept] = result.incidents[0].casualties
+    assert (kept.killed, kept.wounded) == (21, 30)
+    added = kept.evidence[-1]
+    assert WRONG_SENTENCE[added.start : added.end] == added.quote and "21 people were killed" in added.quote
+    assert any("killed=21" in w and "kept" in w for w in result.provenance.warnings)
+    assert len(server.requests) == 1
+
+
+def test_a_count_no_passage_states_for_its_kind_is_still_unknown(
+    server: ChatServer, make_extractor: MakeExtractor
+) -> None:
+    """The 30 are the wounded: killed=30 finds no passage of killed 30, so it is not kept."""
+    wrong = "Mortar fire hit a rally in Daraa and wounded at least 30 people"
+    side = {"side": "people", "killed": 30, "evidence": [{"quote": wrong}]}
+    reply = {"incidents": [incident(wrong, [side])], "negotiations": [], "personnel_changes": []}
+    reply["incidents"][0]["location"] = {"as_written": "Daraa"}
+    server.push(Reply.records(reply))
+
+    result = make_extractor(max_reasks=0).extract(WRONG_SENTENCE, published="2014-05-23")
+
+    [side_read] = result.incidents[0].casualties
+    assert (side_read.killed, side_read.wounded) == (None, 30)
+    assert any("killed=30" in w and "unknown" in w for w in result.provenance.warnings)
+
+
+def test_a_cached_count_a_stricter_reader_refuses_is_read_as_unknown_with_a_warning(
+    server: ChatServer, make_extractor: MakeExtractor
+) -> None:
+    """An answer stored before the reader knew "injuring one person" is no death: unknown, said once, no call.
+
+    A misread number is not mended with another passage that happens to state it (the death in Aleppo).
+    """
+    text = (
+        "Terrorists fired explosive rounds at al-Mazraa in Damascus injuring one person. "
+        "Earlier shelling killed one person in Aleppo."
+    )
+    quote = "Terrorists fired explosive rounds at al-Mazraa in Damascus injuring one person"
+    side = {"side": "person", "wounded": 1, "evidence": [{"quote": quote}]}
+    reply = {"incidents": [incident(quote, [side])], "negotiations": [], "personnel_changes": []}
+    reply["incidents"][0]["location"] = {"as_written": "Damascus"}
+    server.push(Reply.records(reply))
+    ex = make_extractor()
+    doc = ex.document(text, published="2016-11-28")
+    ex.extract(doc)
+    assert ex.cache is not None
+    key = ex.cache_key(doc)
+    stored = json.loads(ex.cache.get(key) or "")
+    stored["incidents"][0]["casualties"][0]["killed"] = 1  # what an older reader let through
+    ex.cache.set(key, json.dumps(stored, ensure_ascii=False))
+
+    result = ex.extract(doc)
+
+    assert [(s.killed, s.wounded) for s in result.incidents[0].casualties] == [(None, 1)]
+    assert any("killed=1 is the wounded count" in w for w in result.provenance.warnings)
+    assert len(server.requests) == 1

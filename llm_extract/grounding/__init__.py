@@ -32,7 +32,7 @@ from .context import context_of, grounding
 from .dates import date_stated
 from .lexicon import NO_LEXICON, NumberLexicon
 from .numbers import STATED, Count, CountMention, Stated, count_mentions, numbers_stated
-from .records import Evidence, GroundedRecord, iter_evidence
+from .records import NUMBER_REQUOTED, NUMBER_UNKNOWN, Evidence, GroundedRecord, iter_evidence
 from .spans import ARTICLE_SPAN, SALVAGE_VERSION, UNGROUNDED, ArticleSpan, DateOf, Span, drop_ungrounded
 from .text import MIN_QUOTE_CHARS, SourceText, normalize, quotable_passages, word_forms
 
@@ -40,6 +40,8 @@ __all__ = [
     "ARTICLE_SPAN",
     "MIN_QUOTE_CHARS",
     "NO_LEXICON",
+    "NUMBER_REQUOTED",
+    "NUMBER_UNKNOWN",
     "SALVAGE_VERSION",
     "STATED",
     "UNGROUNDED",

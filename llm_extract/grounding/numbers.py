@@ -251,7 +251,8 @@ def count_mentions(
     dual nouns) where one is written:
 
     * the word, then the number: "killed at least 20 people", "مقتل 5 عناصر",
-      "rose to 35", "مقتل شخصين";
+      "rose to 35", "مقتل شخصين", "kill 10 injure scores" (another count's
+      word may follow the number);
     * the number, then the word: "four civilians were killed", "21 wounded",
       "10 قتلى", "a soldier was killed";
     * a dual that is the word: "قتيلين".
@@ -342,7 +343,9 @@ def count_mentions(
                 return _DOUBT  # "12 soldiers and 5 rebels"
             return CountMention(value, _as_written(tokens[noun_at], text))
         if after >= len(tokens) or tokens[after] in _AFTER or tokens[after] in _STOPS:
-            return CountMention(value, None)
+            return CountMention(value, None)  # "killed 4 in Idlib"
+        if kind_of(after) and backward(i) is None:
+            return CountMention(value, None)  # "kill 10 injure scores", not "4 killed 7 wounded"
         return None
 
     def listed(before: int) -> bool:
@@ -364,6 +367,8 @@ def count_mentions(
         if found is None:
             return None
         value, before = found
+        if before >= 0 and kind_of(before) and backward(before) is None:
+            return None  # "kill 10 injure scores": the 10 is the killed ("4 killed 7 wounded": the 7 is not)
         if listed(before):
             return _DOUBT  # "two soldiers and three civilians were killed"
         return CountMention(value, _as_written(noun, text) if noun else None)
@@ -390,6 +395,17 @@ def count_mentions(
     # A kind that met a doubtful number anywhere in the quote is read nowhere in it: "4 killed including
     # 3 children and 43 others injured ... one person was injured" states no one number of wounded.
     return {k: next(iter(ms)) for k, ms in found.items() if _DOUBT not in ms and len({m.value for m in ms}) == 1}
+
+
+def names_count(text: str, words: Collection[str]) -> bool:
+    """Whether ``text`` writes one of a count's words, with or without a number.
+
+    Generous on purpose (it only ever keeps a number): a word may take a
+    prefix (و/ب/ل/ال) and any ending, so سراحهم ("their release") names سراح.
+    """
+    names = tuple(normalize(w) for w in words)
+    tokens = _TOKEN.findall(normalize(text))
+    return any(t.startswith(names) or strip_prefix(t, _PREFIXES).startswith(names) for t in tokens)
 
 
 def _dual(token: str, lexicon: NumberLexicon) -> bool:

@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, model_validator
 from pydantic.json_schema import SkipJsonSchema
 
 from .context import context_of
 from .lexicon import NO_LEXICON, NumberLexicon
-from .numbers import Stated, count_mentions, numbers_stated
-from .text import SourceText
+from .numbers import Stated, count_mentions, names_count, numbers_stated
+from .text import SourceText, quotable_passages
 
 
 class Evidence(BaseModel):
@@ -63,6 +63,12 @@ def iter_evidence(obj: Any) -> Iterator[Evidence]:
             yield from iter_evidence(item)
 
 
+NUMBER_UNKNOWN = "; recorded as unknown"
+"""How a warning ends when a number its quotes do not state was set to unknown."""
+NUMBER_REQUOTED = "; kept, with the article's passage that states it as a quote"
+"""How a warning ends when a passage of the article that states the number became one of the record's quotes."""
+
+
 class GroundedRecord(BaseModel):
     """Base for schema models whose :data:`STATED` counts must appear in their evidence.
 
@@ -80,6 +86,8 @@ class GroundedRecord(BaseModel):
     in :attr:`count_words` is read from the record's quotes when they state
     exactly one number next to one of its words (see
     :func:`~llm_extract.grounding.numbers.count_mentions`), with a warning.
+    A number the quotes state, but for another of these counts ("injuring one
+    person" for ``killed=1``), is not stated for this one.
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -109,26 +117,80 @@ class GroundedRecord(BaseModel):
                 continue
             if stated is None:
                 stated = numbers_stated(quotes, lexicon)
-            if value in stated:
+            field, misread = f"{type(self).__name__}.{name}={value}", None
+            if value not in stated:
+                problem = f"{field} is not stated in this record's evidence quotes"
+            elif misread := self._counted_as_other(name, value, quotes, lexicon):
+                problem = f"{field} is the {misread} count in this record's evidence quotes"
+            else:
                 continue
-            problem = f"{type(self).__name__}.{name}={value} is not stated in this record's evidence quotes"
-            if ctx.get("unstated_numbers") == "unknown":
-                object.__setattr__(self, name, None)
+            # Reading a stored answer (model_answer) never fails: a stricter reader makes an old number unknown.
+            if ctx.get("unstated_numbers") == "unknown" or ctx.get("model_answer"):
+                # A number misread from its own quote is no toll the model knew: only a wrong quote is mended.
+                sentence = None if misread else self._sentence_stating(name, value, lexicon, ctx)
+                if sentence is not None:
+                    self.evidence.append(sentence)  # type: ignore[attr-defined]
+                    quotes, stated = f"{quotes} {sentence.quote}", None
+                    note = NUMBER_REQUOTED
+                else:
+                    object.__setattr__(self, name, None)
+                    note = NUMBER_UNKNOWN
                 warnings = ctx.setdefault("warnings", [])
                 if isinstance(warnings, list):
-                    warnings.append(problem + "; recorded as unknown")
+                    warnings.append(problem + note)
                 continue
             raise ValueError(problem + ". Quote the words that state the number, or use null (unknown).")
         if ctx.get("model_answer") and self.count_words:
             self._read_counts(quotes, lexicon, ctx)
         return self
 
+    def _sentence_stating(
+        self, name: str, value: int, lexicon: NumberLexicon, ctx: Mapping[str, object]
+    ) -> Evidence | None:
+        """The first passage of the article that states ``value`` as this record's ``name`` count, as evidence.
+
+        A small model often writes the right toll and quotes the wrong
+        sentence (the 21 killed, quoted by the sentence of the 30 wounded).
+        Where a passage states that very count for that very kind ("21
+        killed", read without doubt by :func:`count_mentions`), the number is
+        stated after all, and that passage becomes one of the record's quotes;
+        a number no passage states that way stays a problem.
+        """
+        source = ctx.get("source")
+        if name not in self.count_words or not isinstance(source, SourceText):
+            return None
+        for passage in quotable_passages(source.text):
+            mention = count_mentions(passage, self.count_words, lexicon).get(name)
+            if mention is not None and mention.value == value:
+                try:
+                    return Evidence.model_validate({"quote": passage}, context=dict(ctx))
+                except ValidationError:
+                    continue  # outside this chunk's window
+        return None
+
+    def _counted_as_other(self, name: str, value: int, quotes: str, lexicon: NumberLexicon) -> str | None:
+        """The other count ``value`` is in the quotes, when they state it for that one and name no ``name`` at all.
+
+        "injuring one person" states 1, but as the wounded, and says nothing of
+        deaths: ``killed=1`` from it is invented. Only a count
+        :func:`count_mentions` reads without doubt decides, and a quote that
+        also writes a word of ``name`` keeps the number: in "six captured, who
+        were released" the six are the released too.
+        """
+        words = self.count_words.get(name)
+        if not words or names_count(quotes, words):
+            return None
+        mentions = count_mentions(quotes, self.count_words, lexicon)
+        return next((kind for kind, m in mentions.items() if kind != name and m.value == value), None)
+
     def _read_counts(self, quotes: str, lexicon: NumberLexicon, ctx: dict[str, object]) -> None:
         fields = type(self).model_fields
-        missing = {k: words for k, words in self.count_words.items() if k in fields and getattr(self, k) is None}
+        missing = {k for k in self.count_words if k in fields and getattr(self, k) is None}
         if not missing:
             return
-        for name, mention in count_mentions(quotes, missing, lexicon).items():
+        # Every count's words are read, so a number is known as the one next to it ("kill 10 injure scores").
+        read = count_mentions(quotes, self.count_words, lexicon).items()
+        for name, mention in ((k, m) for k, m in read if k in missing):
             object.__setattr__(self, name, mention.value)
             warnings = ctx.setdefault("warnings", [])
             if isinstance(warnings, list):

@@ -389,8 +389,9 @@ def _place_mended(bad: _Ungrounded, passages: list[str]) -> str | None:
     return bad.set(part) if part is not None else None
 
 
-SALVAGE_VERSION = 3
-"""Bumped whenever :func:`drop_ungrounded` keeps or removes differently: the cache stores salvaged answers."""
+SALVAGE_VERSION = 4
+"""Bumped whenever salvage keeps or removes differently (:func:`drop_ungrounded`, or a number kept with the
+article's passage that states it): the cache stores salvaged answers."""
 
 
 def drop_ungrounded(
