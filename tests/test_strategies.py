@@ -15,7 +15,7 @@ import pytest
 from conftest import write_config
 from pydantic import BaseModel, Field
 
-from llm_extract import ConfigError, Extractor, load_config
+from llm_extract import BackendError, ConfigError, Extractor, load_config
 from llm_extract.config import EmbeddedBackendConfig, OpenAICompatibleBackendConfig
 from llm_extract.grounding import Count, Evidence, GroundedRecord
 from llm_extract.strategies.detect import sentences
@@ -183,6 +183,39 @@ def test_per_list_asks_one_request_per_list_after_the_same_prompt(tmp_path: Path
     assert first.messages[:2] == second.messages[:2]  # the shared prefix a local model evaluates once
     assert 'Now write only "moves"' in second.messages[-1]["content"]
     assert len(result.clashes) == 1 and len(result.moves) == 1
+
+
+CUT_IN_FIRST_RECORD = '{"clashes": [{"place": "Jasim", "evidence": [{"quote": "Fighting broke'
+"""A small model looping inside its first record until max_tokens."""
+
+
+def cut_off(text: str = CUT_IN_FIRST_RECORD) -> Reply:
+    return Reply("json", text, headers={"x-finish-reason": "length"})
+
+
+def test_per_list_keeps_the_other_lists_when_one_answer_is_cut_off_before_its_first_record(
+    tmp_path: Path, server: ChatServer
+) -> None:
+    server.push(cut_off(), Reply.records({"moves": [move("Damascus")]}))
+    with extractor(tmp_path, server, strategy="per-list", max_reasks=0) as ex:
+        result = ex.extract(ARTICLE, doc_id="a")
+
+    assert len(server.requests) == 2
+    assert result.clashes == [] and [m.person for m in result.moves] == ["Saqr"]
+    assert any(
+        w.startswith("set clashes empty: the answer was cut off at max_tokens=") for w in result.provenance.warnings
+    )
+
+
+def test_per_list_fails_the_document_when_every_list_is_cut_off(tmp_path: Path, server: ChatServer) -> None:
+    server.push(cut_off(), cut_off('{"moves": [{"person": "Saq'))
+    with (
+        extractor(tmp_path, server, strategy="per-list", max_reasks=0) as ex,
+        pytest.raises(BackendError, match=r"cut off at max_tokens="),
+    ):
+        ex.extract(ARTICLE, doc_id="a")
+
+    assert len(server.requests) == 2
 
 
 # --- detect, then fill --------------------------------------------------------------------

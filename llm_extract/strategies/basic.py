@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import copy
+import logging
 from functools import lru_cache
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, create_model
 from pydantic_core import PydanticUndefined
 
+from ..errors import AnswerCutOff
 from ..grounding import quotable_passages
 from .base import Job, Strategy, register_strategy
+
+log = logging.getLogger("llm_extract")
 
 __all__ = ["CompactOneCall", "OneCall", "PerList", "list_about", "one_list_model", "step_message"]
 
@@ -92,6 +96,11 @@ class PerList(Strategy):
     incident, or stopping after the first list. Each answer holds one list
     (``list_name`` in the request), so a backend may stop it at the first
     repeated item.
+
+    A list whose answer is cut off at ``max_tokens`` before it finished one
+    record (a small model looping inside its first) comes out empty, with a
+    warning, and the other lists are kept: one runaway answer does not lose
+    the whole document. Only when every list is cut off does the document fail.
     """
 
     name = "per-list"
@@ -103,9 +112,23 @@ class PerList(Strategy):
         messages = job.messages()
         passages = quotable_passages(job.text)
         found: dict[str, Any] = {}
+        cut: list[AnswerCutOff] = []
         for name in task.list_fields:
             model = one_list_model(task.schema, name)
             step = [*messages, step_message(name, list_about(task.schema, name))]
-            answer = await job.ask(model, step, passages=passages, list_name=name)
+            try:
+                answer = await job.ask(model, step, passages=passages, list_name=name)
+            except AnswerCutOff as exc:
+                cut.append(exc)
+                found[name] = []
+                note = (
+                    f"set {name} empty: the answer was cut off at max_tokens={job.config.max_tokens} "
+                    "before it finished a record; the other lists are kept"
+                )
+                log.warning("%s: %s", job.doc.id, note)
+                job.warnings.append(note)
+                continue
             found[name] = getattr(answer, name)
+        if len(cut) == len(task.list_fields):
+            raise cut[0]
         return task.schema.model_construct(**found)
