@@ -36,6 +36,7 @@ from llm_extract.grounding import (
     NumberLexicon,
     context_of,
     count_mentions,
+    date_in,
     date_stated,
     iter_evidence,
     normalize,
@@ -229,6 +230,25 @@ class EventDate(_Model):
         if read is not None:
             self.value, self.precision = read[0], DatePrecision(read[1])
         return self
+
+
+def _dated_by_quotes(date: EventDate, evidence: Sequence[Evidence], info: ValidationInfo) -> EventDate:
+    """The date a record's own quotes state, when the model wrote neither date words nor a value.
+
+    Small models leave the date empty under a quote that dates the event
+    ("ووصل غريفيث السبت إلى صنعاء"). During extraction (``model_answer``),
+    when the record's quotes state one date between them (:func:`date_in`),
+    those words and their value become its date; two dates, or none, leave it.
+    """
+    ctx = context_of(info)
+    if date.value is not None or date.text or not ctx or not ctx.get("model_answer"):
+        return date
+    published = ctx.get("published") if isinstance(ctx.get("published"), str) else None
+    read = {got[1]: got for e in evidence if (got := date_in(e.quote, published))}
+    if len(read) != 1:
+        return date
+    words, value, precision = next(iter(read.values()))
+    return EventDate.model_validate({"text": words, "value": value, "precision": precision}, context=ctx)
 
 
 class Location(_Model):
@@ -502,6 +522,12 @@ class Incident(_Model):
     evidence: EvidenceList
 
     @model_validator(mode="after")
+    def _date_from_quotes(self, info: ValidationInfo) -> Incident:
+        """See :func:`_dated_by_quotes`."""
+        self.date = _dated_by_quotes(self.date, self.evidence, info)
+        return self
+
+    @model_validator(mode="after")
     def _event_type_of_sub_event(self, info: ValidationInfo) -> Incident:
         """An "Air/drone strike" is "Explosions/Remote violence", even when the model wrote another event type.
 
@@ -628,6 +654,12 @@ class Negotiation(_Model):
     )
     summary: Text
     evidence: EvidenceList
+
+    @model_validator(mode="after")
+    def _date_from_quotes(self, info: ValidationInfo) -> Negotiation:
+        """See :func:`_dated_by_quotes`."""
+        self.date = _dated_by_quotes(self.date, self.evidence, info)
+        return self
 
 
 class ChangeType(StrEnum):

@@ -22,12 +22,13 @@ from llm_extract.schemas.conflict import (
     EventDate,
     Incident,
     Location,
+    Negotiation,
     sub_event_named,
 )
 from llm_extract.schemas.places import governorate_named_in
 
 from llm_extract import Extractor
-from llm_extract.grounding import SourceText, date_stated, grounding
+from llm_extract.grounding import SourceText, date_in, date_stated, grounding
 from llm_extract.testing import ChatServer, Reply
 
 MakeExtractor = Callable[..., Extractor]
@@ -56,6 +57,13 @@ QUOTE = "Coalition air strikes on the village of al-Saleh in Raqqa province kill
         ("last March", "2017-05-20", ("2017-03", "month")),
         ("March 15.", "2017-03-10", ("2016-03-15", "day")),
         ("في 15 من الشهر الجاري", "2022-03-20", ("2022-03-15", "day")),
+        # A weekday alone is the latest such day on or before publication.
+        ("on Monday", "2017-04-04", ("2017-04-03", "day")),
+        ("the fighters may have been killed on Tuesday", "2017-06-20", ("2017-06-20", "day")),
+        ("last Tuesday", "2017-06-20", ("2017-06-13", "day")),
+        ("الجمعة الماضية", "2017-03-17", ("2017-03-10", "day")),
+        ("during a protest march on Friday", "2017-03-20", ("2017-03-17", "day")),  # a march, not March
+        ("عند باب الهوى يوم الجمعة", "2017-04-20", ("2017-04-14", "day")),  # آب (August) inside باب
     ],
 )
 def test_date_words_state_their_value(words: str, published: str, expected: tuple[str, str]) -> None:
@@ -71,7 +79,8 @@ def test_date_words_state_their_value(words: str, published: str, expected: tupl
         ("Astana 4 talks in May", "2017-06-20"),  # a number that is not the day
         ("a 5-day truce in May", "2017-06-20"),
         ("7 years after March 2011", "2017-04-20"),
-        ("on Monday", "2017-04-04"),  # a weekday alone
+        ("on Monday", "2017-04"),  # a weekday of which week?
+        ("Monday and Tuesday", "2017-04-04"),  # two days
         ("yesterday", "2017-04-04"),  # whose: the article's, or a quoted statement's?
         ("أمس", "2017-04-04"),
         ("on the 15th", "2017-04-04"),  # a day of which month?
@@ -79,9 +88,6 @@ def test_date_words_state_their_value(words: str, published: str, expected: tupl
         ("since 2011", "2017-03-20"),  # the start of a period
         ("the 1990s", "2017-03-20"),
         ("at 1930 GMT on Friday", "2017-03-20"),  # a clock time, not a year
-        ("during a protest march on Friday", "2017-03-20"),  # a march, not March
-        ("the fighters may have been killed on Tuesday", "2017-06-20"),
-        ("عند باب الهوى يوم الجمعة", "2017-04-20"),  # آب (August) inside باب
         ("في الثالث من نيسان", "2017-04-02"),  # a day we cannot read decides the year
         ("this March", "2017-02-20"),  # still to come
         ("21 November 2016", "2016-11-20"),  # later than publication
@@ -462,3 +468,59 @@ def test_a_side_its_quote_names_stays_as_the_model_wrote_it() -> None:
     with grounding(SourceText(f"Damascus. {quote}."), lexicon=LEXICON, model_answer=True):
         losses = Casualties.model_validate({"side": "policemen", "evidence": [{"quote": quote}]})
     assert losses.side == "policemen"
+
+
+@pytest.mark.parametrize(
+    ("quote", "published", "expected"),
+    [
+        ("ووصل غريفيث السبت إلى صنعاء على أمل إقناع الحوثيين", "2018-06-17", ("السبت", "2018-06-16", "day")),
+        ("Six people were killed on 8 October 2017 in Idlib", "2017-10-09", ("8 October", "2017-10-08", "day")),
+        ("في 15 من آذار الحالي هاجمت قوات النظام", "2022-03-20", ("15 من آذار", "2022-03-15", "day")),
+        # "next Monday" is to come, so only Friday dates the quote
+        (
+            "أفادت هيلي، الجمعة، بأن الأطراف اتفقت على فتح المعبر الاثنين المقبل",
+            "2018-10-13",
+            ("الجمعة", "2018-10-12", "day"),
+        ),
+    ],
+)
+def test_a_quote_states_the_one_date_its_words_give(quote: str, published: str, expected: tuple[str, str, str]) -> None:
+    assert date_in(quote, published) == expected
+
+
+@pytest.mark.parametrize(
+    "quote",
+    [
+        "One soldier was killed on Monday and two on Tuesday",  # two dates
+        "fighting since March 2011 has killed 5",  # a period, not the event
+        "The talks will resume next Monday",  # to come
+        "Rebels shelled the town, killing 5",  # no date
+    ],
+)
+def test_a_quote_with_two_dates_or_none_states_no_date(quote: str) -> None:
+    assert date_in(quote, "2017-10-09") is None
+
+
+def test_a_record_with_no_date_takes_the_date_its_own_quote_states_during_extraction() -> None:
+    """The model wrote neither date words nor a value; the negotiation's quote dates it with the article's words."""
+    text = "ووصل غريفيث السبت إلى صنعاء على أمل إقناع الحوثيين بتسليم المدينة. وقال إن المحادثات مستمرة."
+    data = {
+        "date": {"text": ""},
+        "summary": "Griffiths held talks in Sanaa.",
+        "evidence": [{"quote": "ووصل غريفيث السبت إلى صنعاء على أمل إقناع الحوثيين بتسليم المدينة"}],
+    }
+    with grounding(SourceText(text), lexicon=LEXICON, published="2018-06-17", model_answer=True):
+        record = Negotiation.model_validate(data)
+    assert (record.date.text, record.date.value, record.date.precision.value) == ("السبت", "2018-06-16", "day")
+
+
+def test_outside_extraction_an_empty_date_stays_as_a_person_left_it() -> None:
+    text = "ووصل غريفيث السبت إلى صنعاء على أمل إقناع الحوثيين بتسليم المدينة."
+    data = {
+        "date": {"text": ""},
+        "summary": "Griffiths held talks in Sanaa.",
+        "evidence": [{"quote": "ووصل غريفيث السبت إلى صنعاء على أمل إقناع الحوثيين بتسليم المدينة"}],
+    }
+    with grounding(SourceText(text), lexicon=LEXICON, published="2018-06-17"):
+        record = Negotiation.model_validate(data)
+    assert record.date.value is None

@@ -306,7 +306,10 @@ def test_date_words_the_record_quotes_do_not_hold_still_cost_the_record(
 def test_the_publication_date_written_as_date_words_makes_the_date_unknown_not_the_record(
     server: ChatServer, make_extractor: Any
 ) -> None:
-    """Small models copy the prompt's publication date for "when": that is not the article's word."""
+    """Small models copy the prompt's publication date for "when": that is not the article's word.
+
+    The date the model wrote goes; the incident's own quote then dates it ("15 من آذار").
+    """
     reply = seed_reply()
     reply["incidents"][0]["date"] = {"text": "2022-03-20", "value": "2022-03-20", "precision": "day"}
     server.push(Reply.records(reply))
@@ -315,14 +318,19 @@ def test_the_publication_date_written_as_date_words_makes_the_date_unknown_not_t
 
     assert len(server.requests) == 1
     [incident] = result.records.incidents
-    assert (incident.date.text, incident.date.value, incident.date.precision.value) == ("", None, "unknown")
+    assert (incident.date.text, incident.date.value, incident.date.precision.value) == (
+        "15 من آذار",
+        "2022-03-15",
+        "day",
+    )
     assert any("is the publication date" in w for w in result.provenance.warnings)
 
 
 def test_date_words_written_as_a_value_make_the_date_unknown_not_the_record(
     server: ChatServer, make_extractor: Any
 ) -> None:
-    """A model that writes "2022-03-15" for the words has converted, not copied: the date goes, the event stays."""
+    """A model that writes "2022-03-15" for the words has converted, not copied: the date goes, the event stays,
+    and the incident's own quote then gives the date with the article's words."""
     reply = seed_reply()
     reply["incidents"][0]["date"] = {"text": "2022-03-15", "value": "2022-03-15", "precision": "day"}
     server.push(Reply.records(reply))
@@ -331,7 +339,11 @@ def test_date_words_written_as_a_value_make_the_date_unknown_not_the_record(
 
     assert len(server.requests) == 1
     [incident] = result.records.incidents
-    assert (incident.date.text, incident.date.value, incident.date.precision.value) == ("", None, "unknown")
+    assert (incident.date.text, incident.date.value, incident.date.precision.value) == (
+        "15 من آذار",
+        "2022-03-15",
+        "day",
+    )
     assert "set incidents[0].date unknown: '2022-03-15' is a value, not the article's words" in (
         result.provenance.warnings
     )
@@ -340,9 +352,7 @@ def test_date_words_written_as_a_value_make_the_date_unknown_not_the_record(
 ROCKETS = "Rebel rocket fire killed 13 people on Wednesday in the Hamdaniyeh district of Aleppo, state media said."
 
 
-def test_date_value_written_as_words_takes_the_weekday_its_quote_names(
-    server: ChatServer, make_extractor: Any
-) -> None:
+def test_date_value_written_as_words_takes_the_weekday_its_quote_names(server: ChatServer, make_extractor: Any) -> None:
     """Published on Thursday 11 August 2016, "on Wednesday" is the 10th: those are the words for the model's value."""
     incident = {
         "date": {"text": "2016-08-10", "value": "2016-08-10", "precision": "day"},
@@ -371,9 +381,10 @@ def test_place_written_with_words_the_article_lacks_keeps_the_words_it_has(
 
     [incident] = result.records.incidents
     assert incident.location.as_written == "مدينة جاسم"
-    assert any(w.startswith("set incidents[0].location.as_written to the article's words") for w in (
-        result.provenance.warnings
-    ))
+    assert any(
+        w.startswith("set incidents[0].location.as_written to the article's words")
+        for w in (result.provenance.warnings)
+    )
 
 
 def test_place_whose_first_words_the_article_lacks_still_costs_the_record(

@@ -29,7 +29,7 @@ against), :mod:`.numbers` (numbers stated in words or digits),
 from __future__ import annotations
 
 from .context import context_of, grounding
-from .dates import date_stated
+from .dates import date_in, date_stated
 from .lexicon import NO_LEXICON, NumberLexicon
 from .numbers import STATED, Count, CountMention, Stated, count_mentions, numbers_stated
 from .records import NUMBER_REQUOTED, NUMBER_UNKNOWN, Evidence, GroundedRecord, iter_evidence
@@ -57,6 +57,7 @@ __all__ = [
     "Stated",
     "context_of",
     "count_mentions",
+    "date_in",
     "date_stated",
     "drop_ungrounded",
     "grounding",

@@ -10,8 +10,9 @@ the way domain.md asks dates to be resolved.
 Only shapes that leave no doubt are read, because a wrong date is worse than
 none. A day counts only right beside its month ("15 March", "March 15",
 "15 من آذار"), and only when no other small number is in the words (a range
-"5 to 7 March", "Astana 4", "a 5-day truce"). ``None`` for: two months or
-two years, a day without its month, a weekday alone, "today" and "yesterday"
+"5 to 7 March", "Astana 4", "a 5-day truce"). A weekday alone ("يوم السبت")
+is the latest such day on or before a publication day. ``None`` for: two
+months or two years, a day without its month, "today" and "yesterday"
 (whose today: the article's, or a quoted statement's?), what is to come
 ("next", "المقبل", "will"), the start of a period ("since 2011"), decades
 ("the 1990s"), 06-01-2016 (day or month first?), "May" or "march" with no
@@ -25,7 +26,7 @@ import datetime as dt
 import re
 from typing import Literal
 
-from .spans import date_problem
+from .spans import _WEEKDAY_NAMES, date_problem
 from .text import EDGE_JUNK, normalize
 
 Precision = Literal["day", "month", "year"]
@@ -102,6 +103,44 @@ def date_stated(words: str, published: str | None) -> tuple[str, Precision] | No
     return read
 
 
+def date_in(quote: str, published: str | None) -> tuple[str, str, Precision] | None:
+    """The one date a quote's own words state, as ``(words as written, value, precision)``, or ``None``.
+
+    Small models leave an event's date empty even when its quote dates it
+    ("ووصل غريفيث السبت إلى صنعاء", "killed on 8 October 2017 in Idlib").
+    Around each month or weekday name, the runs of words within its clause
+    (up to two before, three after) that :func:`date_stated` reads give its
+    date: the most precise, in the fewest words. A name any of whose runs
+    speaks of what is to come or of a period ("الاثنين المقبل", "since
+    March") gives none, and a quote whose names give two dates gives ``None``.
+    """
+    tokens = list(re.finditer(r"[^\s,.،؛;:!?()\"]+", quote))
+    rank = {"day": 0, "month": 1, "year": 2}
+    found: dict[str, str] = {}
+    precision: dict[str, Precision] = {}
+    for i, token in enumerate(tokens):
+        word = normalize(token.group()).lower()
+        if word not in _WEEKDAY_NAMES and not _MONTH_WORD.fullmatch(word):
+            continue
+        runs = [
+            quote[tokens[lo].start() : tokens[hi].end()]
+            for lo in range(max(i - 2, 0), i + 1)
+            for hi in range(i, min(i + 4, len(tokens)))
+        ]
+        runs = [r for r in runs if not re.search(r"[,.،؛;:!?()]", r)]  # within the clause
+        if any(_REFUSE.search(normalize(r).lower()) for r in runs):
+            continue
+        read = [(words, *got) for words in runs if (got := date_stated(words, published)) is not None]
+        if read:
+            words, value, prec = min(read, key=lambda r: (rank[r[2]], len(r[0])))
+            found.setdefault(value, words)
+            precision[value] = prec
+    if len(found) != 1:
+        return None
+    value, words = next(iter(found.items()))
+    return words, value, precision[value]
+
+
 def _read(text: str, raw: str, published: str | None, pub: dt.date | None) -> tuple[str, Precision] | None:
     """``text``: the normalised words (lower case); ``raw``: as written, for the case of English month names."""
     lower = text.lower()
@@ -137,6 +176,8 @@ def _read(text: str, raw: str, published: str | None, pub: dt.date | None) -> tu
         day = small.pop()  # "في 15 من الشهر الجاري"
     if small - ({day} if day is not None else set()):
         return None  # a number that is not the month's day: a range, a label ("Astana 4"), a count of days
+    if not months and not years and day is None and (weekday := _weekday(lower, published, pub)):
+        return weekday
     if not months:
         return _month_from_publication(lower, years, day, published, pub)
     month = months.pop()
@@ -198,6 +239,28 @@ def _month_from_publication(
     if day is not None:
         return None  # "on the 15th": a day of which month?
     return (f"{years.pop():04d}", "year") if years else None
+
+
+_LAST_WEEKDAY = re.compile(r"\blast\b|(?<!\w)(?:الماضي|المنصرم|الفائت)ه?(?!\w)")
+
+
+def _weekday(lower: str, published: str | None, pub: dt.date | None) -> tuple[str, Precision] | None:
+    """A weekday alone ("on Saturday", "يوم الجمعة"): the latest such day on or before publication.
+
+    The same week :func:`~llm_extract.grounding.spans.weekday_words` accepts
+    for a value the model resolved itself, so a value read here is one a
+    model could have written. "Last Friday" on a Friday is the week before.
+    Only with a publication day: a weekday of which week, otherwise?
+    """
+    if pub is None or published is None or len(published) < 10:
+        return None
+    named = {_WEEKDAY_NAMES[w] for w in re.findall(r"\w+", lower) if w in _WEEKDAY_NAMES}
+    if len(named) != 1:
+        return None
+    back = (pub.weekday() - named.pop()) % 7
+    if back == 0 and _LAST_WEEKDAY.search(lower):
+        back = 7
+    return (pub - dt.timedelta(days=back)).isoformat(), "day"
 
 
 def _as_date(published: str | None) -> dt.date | None:
