@@ -305,3 +305,40 @@ def test_a_cached_count_a_stricter_reader_refuses_is_read_as_unknown_with_a_warn
     assert [(s.killed, s.wounded) for s in result.incidents[0].casualties] == [(None, 1)]
     assert any("killed=1 is the wounded count" in w for w in result.provenance.warnings)
     assert len(server.requests) == 1
+
+
+@pytest.mark.parametrize(
+    "quote",
+    [
+        "Dozens of people were killed 5 injured in Aleppo",  # the killed are "dozens"; the 5 are injured
+        "Many people were killed 12 wounded in the attack",
+        "سقوط عدد من القتلى 7 جرحى",
+    ],
+)
+def test_a_number_after_a_vague_or_passive_count_is_not_that_counts(quote: str) -> None:
+    assert "killed" not in counts(quote)
+
+
+def test_a_number_written_twice_may_be_two_counts_even_in_words_the_list_lacks() -> None:
+    """حتفهم ("met their end") is no word of the killed list, but the first 3 are the dead."""
+    quote = "لقي 3 أشخاص حتفهم وأصيب 3 آخرون"
+    with grounding(SourceText(quote), lexicon=LEXICON):
+        side = Casualties.model_validate({"side": "أشخاص", "killed": 3, "wounded": 3, "evidence": [{"quote": quote}]})
+    assert (side.killed, side.wounded) == (3, 3)
+
+
+def test_a_record_with_every_quote_it_may_hold_gets_no_more_and_its_number_is_unknown() -> None:
+    """A stored answer must validate again when read: a fifth quote would make it unreadable."""
+    quotes = [
+        "Mortar fire hit a rally in Daraa",
+        "The Observatory reported the attack",
+        "Rebels claimed the shelling",
+        "The rally was for the election",
+    ]
+    text = ". ".join([*quotes, "21 people were killed in the attack"]) + "."
+    data = {"side": "people", "killed": 21, "evidence": [{"quote": q} for q in quotes]}
+    with grounding(SourceText(text), lexicon=LEXICON, unstated_numbers="unknown"):
+        side = Casualties.model_validate(data)
+    assert side.killed is None and len(side.evidence) == 4
+    with grounding(SourceText(text), lexicon=LEXICON, model_answer=True):
+        assert len(Casualties.model_validate(side.model_dump()).evidence) == 4

@@ -234,6 +234,10 @@ _DOUBT = CountMention(-1, None)
 _STOPS = frozenset(".,;:!)،؛")
 _SUBSET = frozenset({"among", "including", "included", "بين", "منهم", "بينهم"})
 """Before a count's word, these make what follows a part of the dead, not their number ("من بين القتلى 5 أطفال")."""
+_VAGUE = frozenset(
+    {"dozens", "scores", "many", "several", "hundreds", "number", "عدد", "عشرات", "مئات", "العشرات", "المئات"}
+)
+"""Quantities that state no number: a count word they come before already has its (unknown) number."""
 _MULTIPLIERS = {"hundred": 100, "thousand": 1000, "مئه": 100, "مائه": 100, "الف": 1000, "الاف": 1000}
 _REFUSE = ("since", "منذ")
 """A quote with these counts a war or a period ("has killed 350,000 since 2011"), not an event."""
@@ -344,9 +348,20 @@ def count_mentions(
             return CountMention(value, _as_written(tokens[noun_at], text))
         if after >= len(tokens) or tokens[after] in _AFTER or tokens[after] in _STOPS:
             return CountMention(value, None)  # "killed 4 in Idlib"
-        if kind_of(after) and backward(i) is None:
+        if kind_of(after) and takes_following(i):
             return CountMention(value, None)  # "kill 10 injure scores", not "4 killed 7 wounded"
         return None
+
+    def takes_following(i: int) -> bool:
+        """Whether the count word at ``i`` is one whose number follows it ("attacks kill 10 injure scores").
+
+        Not when a number comes before it ("4 killed 7 wounded"), when it is
+        passive or has its noun before it ("people were killed 12 wounded"),
+        or when a vague quantity already counts it ("عدد من القتلى 7 جرحى").
+        """
+        if backward(i) is not None or (i > 0 and (tokens[i - 1] in _VERBS or person(i - 1))):
+            return False
+        return not any(strip_prefix(t, _PREFIXES) in _VAGUE for t in tokens[max(i - 3, 0) : i])
 
     def listed(before: int) -> bool:
         """Whether a group stands before this one: "two soldiers and [three civilians]"."""
@@ -367,7 +382,7 @@ def count_mentions(
         if found is None:
             return None
         value, before = found
-        if before >= 0 and kind_of(before) and backward(before) is None:
+        if before >= 0 and kind_of(before) and takes_following(before):
             return None  # "kill 10 injure scores": the 10 is the killed ("4 killed 7 wounded": the 7 is not)
         if listed(before):
             return _DOUBT  # "two soldiers and three civilians were killed"
@@ -401,9 +416,10 @@ def names_count(text: str, words: Collection[str]) -> bool:
     """Whether ``text`` writes one of a count's words, with or without a number.
 
     Generous on purpose (it only ever keeps a number): a word may take a
-    prefix (و/ب/ل/ال) and any ending, so سراحهم ("their release") names سراح.
+    prefix (و/ب/ل/ال) and any ending, so سراحهم ("their release") names سراح
+    and بالإفراج names الإفراج.
     """
-    names = tuple(normalize(w) for w in words)
+    names = tuple({n for w in words for n in (normalize(w), strip_prefix(normalize(w), _PREFIXES))})
     tokens = _TOKEN.findall(normalize(text))
     return any(t.startswith(names) or strip_prefix(t, _PREFIXES).startswith(names) for t in tokens)
 

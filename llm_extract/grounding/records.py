@@ -156,29 +156,44 @@ class GroundedRecord(BaseModel):
         stated after all, and that passage becomes one of the record's quotes;
         a number no passage states that way stays a problem.
         """
-        source = ctx.get("source")
-        if name not in self.count_words or not isinstance(source, SourceText):
+        source, window = ctx.get("source"), ctx.get("window")
+        if name not in self.count_words or not isinstance(source, SourceText) or not self._room_for_a_quote():
             return None
         for passage in quotable_passages(source.text):
             mention = count_mentions(passage, self.count_words, lexicon).get(name)
-            if mention is not None and mention.value == value:
-                try:
-                    return Evidence.model_validate({"quote": passage}, context=dict(ctx))
-                except ValidationError:
-                    continue  # outside this chunk's window
+            if mention is None or mention.value != value:
+                continue
+            try:
+                evidence = Evidence.model_validate({"quote": passage}, context=dict(ctx))
+            except ValidationError:
+                continue
+            start = evidence.start if evidence.start is not None else -1
+            if isinstance(window, tuple) and not window[0] <= start < window[1]:
+                continue  # another chunk's passage: this chunk's records quote this chunk
+            return evidence
         return None
 
+    def _room_for_a_quote(self) -> bool:
+        """Whether one more quote fits ``evidence`` (a stored answer must validate again when it is read)."""
+        limits = type(self).model_fields["evidence"].metadata if "evidence" in type(self).model_fields else []
+        most = min((m.max_length for m in limits if isinstance(getattr(m, "max_length", None), int)), default=None)
+        return most is None or len(getattr(self, "evidence", [])) < most
+
     def _counted_as_other(self, name: str, value: int, quotes: str, lexicon: NumberLexicon) -> str | None:
-        """The other count ``value`` is in the quotes, when they state it for that one and name no ``name`` at all.
+        """The other count ``value`` is in the quotes, when they write it once, for that one, and name no ``name``.
 
         "injuring one person" states 1, but as the wounded, and says nothing of
         deaths: ``killed=1`` from it is invented. Only a count
-        :func:`count_mentions` reads without doubt decides, and a quote that
-        also writes a word of ``name`` keeps the number: in "six captured, who
-        were released" the six are the released too.
+        :func:`count_mentions` reads without doubt decides; a quote that also
+        writes a word of ``name`` keeps the number (in "six captured, who were
+        released" the six are the released too), and so does one that writes
+        the number twice ("لقي 3 أشخاص حتفهم وأصيب 3 آخرون": the first 3 died,
+        in words the count's list lacks).
         """
         words = self.count_words.get(name)
         if not words or names_count(quotes, words):
+            return None
+        if sum(value in numbers_stated(token, lexicon) for token in quotes.split()) != 1:
             return None
         mentions = count_mentions(quotes, self.count_words, lexicon)
         return next((kind for kind, m in mentions.items() if kind != name and m.value == value), None)

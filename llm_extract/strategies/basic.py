@@ -97,8 +97,8 @@ class PerList(Strategy):
     (``list_name`` in the request), so a backend may stop it at the first
     repeated item.
 
-    A list whose answer is cut off at ``max_tokens`` before it finished one
-    record (a small model looping inside its first) comes out empty, with a
+    A list whose answer is cut off at ``max_tokens`` with no record that can
+    be kept (a small model looping inside its first) comes out empty, with a
     warning, and the other lists are kept: one runaway answer does not lose
     the whole document. Only when every list is cut off does the document fail.
     """
@@ -123,7 +123,7 @@ class PerList(Strategy):
                 found[name] = []
                 note = (
                     f"set {name} empty: the answer was cut off at max_tokens={job.config.max_tokens} "
-                    "before it finished a record; the other lists are kept"
+                    "and none of its records could be kept; the other lists are kept"
                 )
                 log.warning("%s: %s", job.doc.id, note)
                 job.warnings.append(note)
