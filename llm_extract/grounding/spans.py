@@ -389,7 +389,7 @@ def _place_mended(bad: _Ungrounded, passages: list[str]) -> str | None:
     return bad.set(part) if part is not None else None
 
 
-SALVAGE_VERSION = 4
+SALVAGE_VERSION = 5
 """Bumped whenever salvage keeps or removes differently (:func:`drop_ungrounded`, or a number kept with the
 article's passage that states it): the cache stores salvaged answers."""
 
