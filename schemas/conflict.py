@@ -559,26 +559,29 @@ class Incident(_Model):
 
     @model_validator(mode="after")
     def _each_loss_once(self, info: ValidationInfo) -> Incident:
-        """One side's losses written twice, word for word, are one entry: a total never counts them twice.
+        """One loss written twice is one entry: a total never counts it twice.
 
         At temperature 0 a small model may repeat an entry until the list is
-        full (4 × "civilians, 4 wounded" from one quote on a FA-KES article).
-        During extraction (``model_answer``) an entry with the same side,
-        counts and quotes as an earlier one is left out.
+        full (4 × "civilians, 4 wounded" from one quote on a FA-KES article),
+        or write the same toll for every side it lists; salvage then quotes
+        each with the one passage that states it (4 × 43 killed, summed to
+        172). During extraction (``model_answer``) an entry with the same
+        counts as an earlier one and a quote in common with it is left out:
+        one passage states those dead once.
         """
         ctx = context_of(info)
         if not ctx or not ctx.get("model_answer"):
             return self
-        seen: set[tuple[Any, ...]] = set()
         kept: list[Casualties] = []
         for side in self.casualties:
-            key = (
-                normalize(side.side).lower(),
-                *(getattr(side, kind) for kind in COUNT_WORDS),
-                tuple(normalize(e.quote) for e in side.evidence),
-            )
-            if key not in seen:
-                seen.add(key)
+            counts = tuple(getattr(side, kind) for kind in COUNT_WORDS)
+            quotes = {normalize(e.quote) for e in side.evidence}
+            if not any(
+                counts == tuple(getattr(k, kind) for kind in COUNT_WORDS)
+                and (any(n is not None for n in counts) or normalize(k.side) == normalize(side.side))
+                and quotes & {normalize(e.quote) for e in k.evidence}
+                for k in kept
+            ):
                 kept.append(side)
         self.casualties[:] = kept
         return self

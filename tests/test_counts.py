@@ -342,3 +342,27 @@ def test_a_record_with_every_quote_it_may_hold_gets_no_more_and_its_number_is_un
     assert side.killed is None and len(side.evidence) == 4
     with grounding(SourceText(text), lexicon=LEXICON, model_answer=True):
         assert len(Casualties.model_validate(side.model_dump()).evidence) == 4
+
+
+def test_one_toll_written_for_every_side_under_one_quote_is_counted_once() -> None:
+    """4 × 43 killed, each side quoted by the one passage that states 43 dead, summed to 172: one entry."""
+    text = "US warplanes bombed Manbij in Aleppo leaving 43 civilians dead. The raids hit a market."
+    toll = "US warplanes bombed Manbij in Aleppo leaving 43 civilians dead"
+    sides = [
+        {"side": name, "killed": 43, "evidence": [{"quote": toll}, {"quote": "The raids hit a market"}][: 1 + i % 2]}
+        for i, name in enumerate(("civilians", "US warplanes", "victims"))
+    ]
+    with grounding(SourceText(text), lexicon=LEXICON, model_answer=True):
+        record = Incident.model_validate(incident(toll, sides))
+    assert [(s.side, s.killed) for s in record.casualties] == [("civilians", 43)]
+
+
+def test_equal_counts_of_two_sides_quoted_apart_stay_two() -> None:
+    text = "Two soldiers were killed in Aleppo. Two rebels were killed near the town."
+    sides = [
+        {"side": "soldiers", "killed": 2, "evidence": [{"quote": "Two soldiers were killed in Aleppo"}]},
+        {"side": "rebels", "killed": 2, "evidence": [{"quote": "Two rebels were killed near the town"}]},
+    ]
+    with grounding(SourceText(text), lexicon=LEXICON, model_answer=True):
+        record = Incident.model_validate(incident("Two soldiers were killed in Aleppo", sides))
+    assert [(s.side, s.killed) for s in record.casualties] == [("soldiers", 2), ("rebels", 2)]
