@@ -40,6 +40,7 @@ from llm_extract.grounding import (
     date_stated,
     iter_evidence,
     normalize,
+    numbers_stated,
     word_forms,
 )
 from llm_extract.task import Task, read_template
@@ -241,11 +242,15 @@ def _dated_by_quotes(date: EventDate, evidence: Sequence[Evidence], info: Valida
     those words and their value become its date; two dates, or none, leave it.
     """
     ctx = context_of(info)
-    if date.value is not None or date.text or not ctx or not ctx.get("model_answer"):
+    if not ctx or not ctx.get("model_answer"):
+        return date
+    written = normalize(date.text).strip()
+    outside = bool(written) and not any(written in normalize(e.quote) for e in evidence)
+    if date.text and not outside:
         return date
     published = ctx.get("published") if isinstance(ctx.get("published"), str) else None
     read = {got[1]: got for e in evidence if (got := date_in(e.quote, published))}
-    if len(read) != 1:
+    if len(read) != 1 or date.value in read:
         return date
     words, value, precision = next(iter(read.values()))
     return EventDate.model_validate({"text": words, "value": value, "precision": precision}, context=ctx)
@@ -504,6 +509,22 @@ class MaterialLoss(GroundedRecord):
     number_lexicon: ClassVar[NumberLexicon | None] = LEXICON
 
 
+def _same_loss(a: Casualties, b: Casualties, lexicon: NumberLexicon) -> bool:
+    """Whether two sides are one loss written twice: the same counts, and the same side and quotes, or a
+    quote in common that writes each of those counts once (so it cannot count two groups)."""
+    counts = [getattr(a, kind) for kind in COUNT_WORDS]
+    if counts != [getattr(b, kind) for kind in COUNT_WORDS]:
+        return False
+    quotes_a, quotes_b = ({normalize(e.quote) for e in s.evidence} for s in (a, b))
+    if normalize(a.side) == normalize(b.side) and quotes_a == quotes_b:
+        return True
+    stated = [n for n in counts if n is not None]
+    return bool(stated) and any(
+        all(sum(n in numbers_stated(word, lexicon) for word in quote.split()) == 1 for n in stated)
+        for quote in quotes_a & quotes_b
+    )
+
+
 MAX_SIDES = 4
 """The most sides an incident's casualties list holds, a count read from a quote included."""
 
@@ -567,21 +588,16 @@ class Incident(_Model):
         each with the one passage that states it (4 × 43 killed, summed to
         172). During extraction (``model_answer``) an entry with the same
         counts as an earlier one and a quote in common with it is left out:
-        one passage states those dead once.
+        one passage states those dead once. Two groups a passage counts apart
+        ("اثنين من العاملين واثنين من المسلحين قتلوا") stay two.
         """
         ctx = context_of(info)
         if not ctx or not ctx.get("model_answer"):
             return self
+        lexicon = ctx.get("lexicon") if isinstance(ctx.get("lexicon"), NumberLexicon) else LEXICON
         kept: list[Casualties] = []
         for side in self.casualties:
-            counts = tuple(getattr(side, kind) for kind in COUNT_WORDS)
-            quotes = {normalize(e.quote) for e in side.evidence}
-            if not any(
-                counts == tuple(getattr(k, kind) for kind in COUNT_WORDS)
-                and (any(n is not None for n in counts) or normalize(k.side) == normalize(side.side))
-                and quotes & {normalize(e.quote) for e in k.evidence}
-                for k in kept
-            ):
+            if not any(_same_loss(k, side, lexicon) for k in kept):
                 kept.append(side)
         self.casualties[:] = kept
         return self

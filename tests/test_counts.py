@@ -366,3 +366,18 @@ def test_equal_counts_of_two_sides_quoted_apart_stay_two() -> None:
     with grounding(SourceText(text), lexicon=LEXICON, model_answer=True):
         record = Incident.model_validate(incident("Two soldiers were killed in Aleppo", sides))
     assert [(s.side, s.killed) for s in record.casualties] == [("soldiers", 2), ("rebels", 2)]
+
+
+def test_two_groups_one_passage_counts_apart_stay_two_sides() -> None:
+    """ "At least two employees and two gunmen were killed": equal counts, one quote, two groups."""
+    quote = "إن اثنين على الأقل من العاملين بالمؤسسة واثنين من المسلحين قتلوا"
+    text = quote + " في طرابلس."
+    sides = [
+        {"side": "العاملين بالمؤسسة", "killed": 2, "evidence": [{"quote": quote}]},
+        {"side": "المسلحين", "killed": 2, "evidence": [{"quote": quote}]},
+    ]
+    data = incident(quote, sides)
+    data["location"] = {"as_written": "طرابلس"}
+    with grounding(SourceText(text), lexicon=LEXICON, model_answer=True):
+        record = Incident.model_validate(data)
+    assert [(s.side, s.killed) for s in record.casualties] == [("العاملين بالمؤسسة", 2), ("المسلحين", 2)]

@@ -57,6 +57,9 @@ QUOTE = "Coalition air strikes on the village of al-Saleh in Raqqa province kill
         ("last March", "2017-05-20", ("2017-03", "month")),
         ("March 15.", "2017-03-10", ("2016-03-15", "day")),
         ("في 15 من الشهر الجاري", "2022-03-20", ("2022-03-15", "day")),
+        # Day or month first: the one reading in the week up to publication (a dateline).
+        ("02.10.2017", "2017-10-02", ("2017-10-02", "day")),
+        ("06-01-2016", "2016-01-09", ("2016-01-06", "day")),
         # A weekday alone is the latest such day on or before publication.
         ("on Monday", "2017-04-04", ("2017-04-03", "day")),
         ("the fighters may have been killed on Tuesday", "2017-06-20", ("2017-06-20", "day")),
@@ -73,7 +76,8 @@ def test_date_words_state_their_value(words: str, published: str, expected: tupl
 @pytest.mark.parametrize(
     ("words", "published"),
     [
-        ("06-01-2016", "2016-01-09"),  # day first or month first: the words do not say
+        ("06-01-2016", "2016-03-20"),  # day first or month first: the words do not say
+        ("06-01-2016", "2016-01"),  # nor does a publication month
         ("between 5 and 7 March", "2017-04-04"),  # two days
         ("March 3-4", "2017-04-04"),
         ("Astana 4 talks in May", "2017-06-20"),  # a number that is not the day
@@ -81,6 +85,8 @@ def test_date_words_state_their_value(words: str, published: str, expected: tupl
         ("7 years after March 2011", "2017-04-20"),
         ("on Monday", "2017-04"),  # a weekday of which week?
         ("Monday and Tuesday", "2017-04-04"),  # two days
+        ("a daily halt of fighting starting Thursday", "2016-08-10"),  # maybe still to come
+        ("هدنة اعتبارا من الخميس", "2016-08-10"),
         ("yesterday", "2017-04-04"),  # whose: the article's, or a quoted statement's?
         ("أمس", "2017-04-04"),
         ("on the 15th", "2017-04-04"),  # a day of which month?
@@ -475,6 +481,8 @@ def test_a_side_its_quote_names_stays_as_the_model_wrote_it() -> None:
     [
         ("ووصل غريفيث السبت إلى صنعاء على أمل إقناع الحوثيين", "2018-06-17", ("السبت", "2018-06-16", "day")),
         ("Six people were killed on 8 October 2017 in Idlib", "2017-10-09", ("8 October", "2017-10-08", "day")),
+        ("02.10.2017 Fifteen people died during an explosion", "2017-10-02", ("02.10.2017", "2017-10-02", "day")),
+        ("raids on a market last Monday the first day", "2016-06-13", ("last Monday", "2016-06-06", "day")),
         ("في 15 من آذار الحالي هاجمت قوات النظام", "2022-03-20", ("15 من آذار", "2022-03-15", "day")),
         # "next Monday" is to come, so only Friday dates the quote
         (
@@ -524,3 +532,39 @@ def test_outside_extraction_an_empty_date_stays_as_a_person_left_it() -> None:
     with grounding(SourceText(text), lexicon=LEXICON, published="2018-06-17"):
         record = Negotiation.model_validate(data)
     assert record.date.value is None
+
+
+def test_a_date_written_outside_the_records_quotes_gives_way_to_the_one_they_state() -> None:
+    """The model dated an air raid by the dateline; its own quote says "last Monday"."""
+    text = (
+        "12 June 2016. Dozens of civilians including children were killed in air raids on a market "
+        "in eastern Syria last Monday the first day of Ramadan."
+    )
+    quote = "Dozens of civilians including children were killed in air raids on a market in eastern Syria last Monday"
+    data = {
+        "date": {"text": "12 June 2016"},
+        "location": {"as_written": "eastern Syria"},
+        "event_type": "Explosions/Remote violence",
+        "sub_event_type": "Air/drone strike",
+        "summary": "Air raids on a market killed dozens.",
+        "evidence": [{"quote": quote}],
+    }
+    with grounding(SourceText(text), lexicon=LEXICON, published="2016-06-12", model_answer=True):
+        record = Incident.model_validate(data)
+    assert (record.date.text, record.date.value) == ("Monday", "2016-06-06")
+
+
+def test_date_words_inside_the_records_quotes_stay_the_models() -> None:
+    text = "On 12 June 2016 air raids hit a market in Idlib, a week after raids last Monday."
+    quote = "On 12 June 2016 air raids hit a market in Idlib"
+    data = {
+        "date": {"text": "12 June 2016"},
+        "location": {"as_written": "Idlib"},
+        "event_type": "Explosions/Remote violence",
+        "sub_event_type": "Air/drone strike",
+        "summary": "Air raids hit a market.",
+        "evidence": [{"quote": quote}],
+    }
+    with grounding(SourceText(text), lexicon=LEXICON, published="2016-06-13", model_answer=True):
+        record = Incident.model_validate(data)
+    assert (record.date.text, record.date.value) == ("12 June 2016", "2016-06-12")

@@ -110,9 +110,11 @@ def date_in(quote: str, published: str | None) -> tuple[str, str, Precision] | N
     ("ووصل غريفيث السبت إلى صنعاء", "killed on 8 October 2017 in Idlib").
     Around each month or weekday name, the runs of words within its clause
     (up to two before, three after) that :func:`date_stated` reads give its
-    date: the most precise, in the fewest words. A name any of whose runs
+    date: the most precise, as the widest run reads it ("last Monday", not
+    "Monday"), in the fewest words that give it. A name any of whose runs
     speaks of what is to come or of a period ("الاثنين المقبل", "since
-    March") gives none, and a quote whose names give two dates gives ``None``.
+    March") gives none; a date in digits gives itself. A quote whose names
+    give two dates gives ``None``.
     """
     tokens = list(re.finditer(r"[^\s,.،؛;:!?()\"]+", quote))
     rank = {"day": 0, "month": 1, "year": 2}
@@ -128,13 +130,22 @@ def date_in(quote: str, published: str | None) -> tuple[str, str, Precision] | N
             for hi in range(i, min(i + 4, len(tokens)))
         ]
         runs = [r for r in runs if not re.search(r"[,.،؛;:!?()]", r)]  # within the clause
-        if any(_REFUSE.search(normalize(r).lower()) for r in runs):
+        refuse = (_REFUSE, _FROM_WEEKDAY) if word in _WEEKDAY_NAMES else (_REFUSE,)
+        if any(p.search(normalize(r).lower()) for r in runs for p in refuse):
             continue
         read = [(words, *got) for words in runs if (got := date_stated(words, published)) is not None]
         if read:
-            words, value, prec = min(read, key=lambda r: (rank[r[2]], len(r[0])))
+            best = min(rank[r[2]] for r in read)
+            read = [r for r in read if rank[r[2]] == best]
+            value = max(read, key=lambda r: len(r[0]))[1]  # "last Monday", not "Monday"
+            words, _, prec = min((r for r in read if r[1] == value), key=lambda r: len(r[0]))
             found.setdefault(value, words)
             precision[value] = prec
+    for pattern in (_ISO, _NUMERIC):  # a date in digits ("02.10.2017"), which the clause split above cuts apart
+        for m in pattern.finditer(quote):
+            if (got := date_stated(m.group(), published)) is not None:
+                found.setdefault(got[0], m.group())
+                precision[got[0]] = got[1]
     if len(found) != 1:
         return None
     value, words = next(iter(found.items()))
@@ -146,7 +157,7 @@ def _read(text: str, raw: str, published: str | None, pub: dt.date | None) -> tu
     lower = text.lower()
     if _REFUSE.search(lower):
         return None
-    numeric = _numeric(lower)
+    numeric = _numeric(lower, pub if published is not None and len(published) == 10 else None)
     if numeric is not None:
         return numeric or None
     lower = _CLOCK.sub(" ", lower)
@@ -191,8 +202,12 @@ def _read(text: str, raw: str, published: str | None, pub: dt.date | None) -> tu
     return dt.date(year, month, day).isoformat(), "day"
 
 
-def _numeric(lower: str) -> tuple[str, Precision] | tuple[()] | None:
-    """A date written in digits (2017-04-23, 23.04.2017); ``()`` when such digits leave doubt, ``None`` if none."""
+def _numeric(lower: str, pub: dt.date | None = None) -> tuple[str, Precision] | tuple[()] | None:
+    """A date written in digits (2017-04-23, 23.04.2017); ``()`` when such digits leave doubt, ``None`` if none.
+
+    06-01-2016 is 6 January or 1 June; when only one of the two lies in the week up to the
+    publication day (a dateline: "02.10.2017" on an article of 2 October), it is that one.
+    """
     for pattern, order in ((_ISO, (0, 1, 2)), (_NUMERIC, (2, 1, 0))):
         found = {tuple(int(m.group(1 + i)) for i in order) for m in pattern.finditer(lower)}
         if len(found) > 1:
@@ -200,7 +215,8 @@ def _numeric(lower: str) -> tuple[str, Precision] | tuple[()] | None:
         if found:
             year, month, day = found.pop()
             if pattern is _NUMERIC and month <= 12 and day <= 12 and month != day:
-                return ()  # 06-01-2016: day first or month first, the words do not say
+                near = [d for d in (dt.date(year, month, day), dt.date(year, day, month)) if _within_week(d, pub)]
+                return (near[0].isoformat(), "day") if len(near) == 1 else ()  # else: the words do not say
             return dt.date(year, month, day).isoformat(), "day"
     return None
 
@@ -241,6 +257,11 @@ def _month_from_publication(
     return (f"{years.pop():04d}", "year") if years else None
 
 
+_FROM_WEEKDAY = re.compile(
+    r"\b(?:starting|starts|start|from|until|till|by|beginning|begins|effective)\b"
+    r"|(?<!\w)(?:اعتبارا|ابتداء|بدءا|بدء|حتى|من)(?!\w)"
+)
+"""A weekday that starts or ends a period ("a halt of fighting starting Thursday") may be still to come."""
 _LAST_WEEKDAY = re.compile(r"\blast\b|(?<!\w)(?:الماضي|المنصرم|الفائت)ه?(?!\w)")
 
 
@@ -249,10 +270,11 @@ def _weekday(lower: str, published: str | None, pub: dt.date | None) -> tuple[st
 
     The same week :func:`~llm_extract.grounding.spans.weekday_words` accepts
     for a value the model resolved itself, so a value read here is one a
-    model could have written. "Last Friday" on a Friday is the week before.
+    model could have written. "Last Friday" on a Friday is the week before;
+    a weekday that starts or ends a period ("starting Thursday") gives none.
     Only with a publication day: a weekday of which week, otherwise?
     """
-    if pub is None or published is None or len(published) < 10:
+    if pub is None or published is None or len(published) < 10 or _FROM_WEEKDAY.search(lower):
         return None
     named = {_WEEKDAY_NAMES[w] for w in re.findall(r"\w+", lower) if w in _WEEKDAY_NAMES}
     if len(named) != 1:
@@ -261,6 +283,10 @@ def _weekday(lower: str, published: str | None, pub: dt.date | None) -> tuple[st
     if back == 0 and _LAST_WEEKDAY.search(lower):
         back = 7
     return (pub - dt.timedelta(days=back)).isoformat(), "day"
+
+
+def _within_week(day: dt.date, pub: dt.date | None) -> bool:
+    return pub is not None and 0 <= (pub - day).days < 7
 
 
 def _as_date(published: str | None) -> dt.date | None:
