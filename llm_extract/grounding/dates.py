@@ -15,7 +15,8 @@ is the latest such day on or before a publication day. ``None`` for: two
 months or two years, a day without its month, "today" and "yesterday"
 (whose today: the article's, or a quoted statement's?), what is to come
 ("next", "المقبل", "will"), the start of a period ("since 2011"), decades
-("the 1990s"), 06-01-2016 (day or month first?), "May" or "march" with no
+("the 1990s"), 06-01-2016 (day or month first?) unless only one reading lies
+in the week up to publication, "May" or "march" with no
 number beside them (a verb, a protest march), clock times ("at 1930 GMT"), and
 any value :class:`~llm_extract.grounding.DateOf` would refuse.
 """
