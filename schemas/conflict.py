@@ -594,7 +594,8 @@ class Incident(_Model):
         ctx = context_of(info)
         if not ctx or not ctx.get("model_answer"):
             return self
-        lexicon = ctx.get("lexicon") if isinstance(ctx.get("lexicon"), NumberLexicon) else LEXICON
+        found = ctx.get("lexicon")
+        lexicon = found if isinstance(found, NumberLexicon) else LEXICON
         kept: list[Casualties] = []
         for side in self.casualties:
             if not any(_same_loss(k, side, lexicon) for k in kept):
