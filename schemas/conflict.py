@@ -40,7 +40,7 @@ from llm_extract.grounding import (
     date_stated,
     iter_evidence,
     normalize,
-    numbers_stated,
+    times_written,
     word_forms,
 )
 from llm_extract.task import Task, read_template
@@ -520,7 +520,7 @@ def _same_loss(a: Casualties, b: Casualties, lexicon: NumberLexicon) -> bool:
         return True
     stated = [n for n in counts if n is not None]
     return bool(stated) and any(
-        all(sum(n in numbers_stated(word, lexicon) for word in quote.split()) == 1 for n in stated)
+        all(times_written(n, quote, lexicon) == 1 for n in stated)
         for quote in quotes_a & quotes_b
     )
 

@@ -31,7 +31,7 @@ from __future__ import annotations
 from .context import context_of, grounding
 from .dates import date_in, date_stated
 from .lexicon import NO_LEXICON, NumberLexicon
-from .numbers import STATED, Count, CountMention, Stated, count_mentions, numbers_stated
+from .numbers import STATED, Count, CountMention, Stated, count_mentions, numbers_stated, times_written
 from .records import NUMBER_REQUOTED, NUMBER_UNKNOWN, Evidence, GroundedRecord, iter_evidence
 from .spans import ARTICLE_SPAN, SALVAGE_VERSION, UNGROUNDED, ArticleSpan, DateOf, Span, drop_ungrounded
 from .text import MIN_QUOTE_CHARS, SourceText, normalize, quotable_passages, word_forms
@@ -65,5 +65,6 @@ __all__ = [
     "normalize",
     "numbers_stated",
     "quotable_passages",
+    "times_written",
     "word_forms",
 ]

@@ -412,6 +412,11 @@ def count_mentions(
     return {k: next(iter(ms)) for k, ms in found.items() if _DOUBT not in ms and len({m.value for m in ms}) == 1}
 
 
+def times_written(value: int, text: str, lexicon: NumberLexicon | None = None) -> int:
+    """How many words of ``text`` write ``value`` ("3", "three", "اثنين"): a number written once counts one group."""
+    return sum(value in numbers_stated(word, lexicon) for word in text.split())
+
+
 def names_count(text: str, words: Collection[str]) -> bool:
     """Whether ``text`` writes one of a count's words, with or without a number.
 

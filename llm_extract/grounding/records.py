@@ -10,7 +10,7 @@ from pydantic.json_schema import SkipJsonSchema
 
 from .context import context_of
 from .lexicon import NO_LEXICON, NumberLexicon
-from .numbers import Stated, count_mentions, names_count, numbers_stated
+from .numbers import Stated, count_mentions, names_count, numbers_stated, times_written
 from .text import SourceText, quotable_passages
 
 
@@ -193,7 +193,7 @@ class GroundedRecord(BaseModel):
         words = self.count_words.get(name)
         if not words or names_count(quotes, words):
             return None
-        if sum(value in numbers_stated(token, lexicon) for token in quotes.split()) != 1:
+        if times_written(value, quotes, lexicon) != 1:
             return None
         mentions = count_mentions(quotes, self.count_words, lexicon)
         return next((kind for kind, m in mentions.items() if kind != name and m.value == value), None)
