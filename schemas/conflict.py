@@ -34,6 +34,7 @@ from llm_extract.grounding import (
     Evidence,
     GroundedRecord,
     NumberLexicon,
+    Span,
     context_of,
     count_mentions,
     date_in,
@@ -73,6 +74,8 @@ __all__ = [
 Short = Annotated[str, Field(max_length=120)]
 AsWritten = Annotated[Short, ARTICLE_SPAN]
 """A name, place or source as the article writes it: the engine checks the article contains it."""
+PlaceWritten = Annotated[Short, Span(qualified_by=("country",))]
+"""A place as written; a model that writes its country into it ("Syria Aleppo") has it cut by salvage."""
 Text = Annotated[str, Field(max_length=300)]
 EvidenceList = Annotated[
     list[Evidence],
@@ -257,7 +260,7 @@ def _dated_by_quotes(date: EventDate, evidence: Sequence[Evidence], info: Valida
 
 
 class Location(_Model):
-    as_written: AsWritten = Field(description="Place name exactly as in the article.")
+    as_written: PlaceWritten = Field(description="Place name exactly as in the article.")
     normalized: Short | None = Field(default=None, description="Latin transliteration, e.g. 'Jasim'.")
     admin1: Short | None = Field(default=None, description="Governorate/province in English, e.g. 'Daraa'.")
     admin2: Short | None = Field(default=None, description="District, only where stated.")

@@ -387,6 +387,44 @@ def test_place_written_with_words_the_article_lacks_keeps_the_words_it_has(
     )
 
 
+def test_place_written_after_its_country_keeps_the_place(server: ChatServer, make_extractor: Any) -> None:
+    """Small models write "Syria Aleppo": the country is the place's own ``country`` field, not the article's words."""
+    incident = {
+        "date": {"text": "on Wednesday", "value": "2016-08-10", "precision": "day"},
+        "location": {"as_written": "Syria Aleppo", "country": "Syria"},
+        "event_type": "Explosions/Remote violence",
+        "sub_event_type": "Shelling/artillery/missile attack",
+        "summary": "Rebel rockets killed 13 people in Aleppo.",
+        "evidence": [{"quote": ROCKETS.rstrip(".")}],
+    }
+    server.push(Reply.records({"incidents": [incident], "negotiations": [], "personnel_changes": []}))
+
+    result = make_extractor(max_reasks=0).extract(ROCKETS, published="2016-08-11")
+
+    [kept] = result.records.incidents
+    assert kept.location.as_written == "Aleppo"
+    assert any("location.as_written to the article's words 'Aleppo'" in w for w in result.provenance.warnings)
+
+
+def test_place_that_is_only_its_country_and_an_unwritten_word_still_costs_the_record(
+    server: ChatServer, make_extractor: Any
+) -> None:
+    """Cutting the country leaves "Idlib", which the article does not write: nothing true is left to keep."""
+    incident = {
+        "date": {"text": "on Wednesday", "value": "2016-08-10", "precision": "day"},
+        "location": {"as_written": "Syria Idlib", "country": "Syria"},
+        "event_type": "Explosions/Remote violence",
+        "sub_event_type": "Shelling/artillery/missile attack",
+        "summary": "Rebel rockets killed 13 people.",
+        "evidence": [{"quote": ROCKETS.rstrip(".")}],
+    }
+    server.push(Reply.records({"incidents": [incident], "negotiations": [], "personnel_changes": []}))
+
+    result = make_extractor(max_reasks=0).extract(ROCKETS, published="2016-08-11")
+
+    assert result.records.incidents == []
+
+
 def test_place_whose_first_words_the_article_lacks_still_costs_the_record(
     server: ChatServer, make_extractor: Any
 ) -> None:

@@ -42,6 +42,14 @@ class Span:
     normalised forms (``name_en``) are not spans and stay unmarked.
     """
 
+    qualified_by: tuple[str, ...] = ()
+    """Sibling fields whose values a model also writes into the span ("Syria Aleppo" beside ``country`` "Syria").
+
+    Salvage cuts such a value from the span's start or end, broadest first,
+    when what is left is written in the article; the engine never needs to
+    know what a country is.
+    """
+
     def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> CoreSchema:
         return core_schema.with_info_after_validator_function(self._check, handler(source))
 
@@ -291,19 +299,36 @@ def _optional_item(model: type[BaseModel] | None, loc: tuple[Any, ...]) -> int |
     return None
 
 
-def _written_part(value: str, passages: list[str]) -> str | None:
-    """The article's words for ``value`` without the qualifiers after its commas ("Qalamoun region, Syria").
+def _written_part(value: str, passages: list[str], qualifiers: list[str]) -> str | None:
+    """The article's words for ``value`` without its qualifiers ("Qalamoun region, Syria", "Syria Aleppo").
 
-    Models append the country or governorate to a place. Only trailing
-    comma-separated parts are cut, and what is left must be written in the
+    Models append the country or governorate to a place. Trailing
+    comma-separated parts are cut, and so is a ``qualifiers`` value (the
+    place's own ``country``, say, from :attr:`Span.qualified_by`) written as
+    whole words at its start or end. What is left must be written in the
     article as whole words: "Nawa, Daraa" is "Nawa", never "Daraa", and
     "مدينة باريس" is not "مدينة".
     """
     parts = [p for p in re.split(r"\s*[,،]\s*", value.strip()) if p]
-    for n in range(len(parts) - 1, 0, -1):
-        found = article_words(", ".join(parts[:n]).replace(",", " "), passages, 0, min_words=1)
-        if found is not None:
-            return found
+    for n in range(len(parts), 0, -1):
+        kept = " ".join(parts[:n])
+        for words in ([kept] if n < len(parts) else []) + [_without(kept, q) for q in qualifiers]:
+            found = article_words(words, passages, 0, min_words=1) if words else None
+            if found is not None:
+                return found
+    return None
+
+
+def _without(words: str, qualifier: str) -> str | None:
+    """``words`` less ``qualifier`` written as whole words at their start or end, or ``None``."""
+    have, cut = words.split(), qualifier.split()
+    if not cut or len(cut) >= len(have):
+        return None
+    keys, cut_keys = [_word_key(w) for w in have], [_word_key(w) for w in cut]
+    if keys[: len(cut)] == cut_keys:
+        return " ".join(have[len(cut) :])
+    if keys[-len(cut) :] == cut_keys:
+        return " ".join(have[: -len(cut)])
     return None
 
 
@@ -382,14 +407,19 @@ def _date_mended(bad: _Ungrounded, value_field: str | None, published: str | Non
     return f"set {bad.loc[0]}[{bad.loc[1]}].{_dotted(bad.loc[2:-1])} unknown: {bad.value!r} {why}"
 
 
-def _place_mended(bad: _Ungrounded, passages: list[str]) -> str | None:
-    """A span of a nested object (a place, not a list item) keeps its words before a comma the article writes."""
+def _place_mended(bad: _Ungrounded, passages: list[str], model: type[BaseModel] | None) -> str | None:
+    """A span of a nested object (a place, not a list item) keeps the words the article writes, less qualifiers."""
     nested = len(bad.loc) > 3 and not any(isinstance(p, int) for p in bad.loc[2:-1])
-    part = _written_part(bad.value, passages) if bad.own and nested else None
+    if not (bad.own and nested):
+        return None
+    field = _field_at(model, bad.loc)
+    names = next((m.qualified_by for m in field.metadata if isinstance(m, Span)), ()) if field else ()
+    qualifiers = [v for v in (bad.parent.get(n) for n in names) if isinstance(v, str) and v.strip()]
+    part = _written_part(bad.value, passages, qualifiers)
     return bad.set(part) if part is not None else None
 
 
-SALVAGE_VERSION = 5
+SALVAGE_VERSION = 6
 """Bumped whenever salvage keeps or removes differently (:func:`drop_ungrounded`, or a number kept with the
 article's passage that states it): the cache stores salvaged answers."""
 
@@ -418,8 +448,10 @@ def drop_ungrounded(
       (words ``""``, value null), unless it is later than publication;
     - a name in a list that may lose items (an actor, a party) is removed;
     - a span of a nested object (a place) written with words the article
-      does not have ("Qalamoun region, Syria") becomes the longest run of its
-      words that the article writes;
+      does not have ("Qalamoun region, Syria", or "Syria Aleppo" beside the
+      place's country "Syria") becomes its words before a comma, or less a
+      qualifier its field declares (:attr:`Span.qualified_by`), that the
+      article writes;
     - anything else (an invented person, place or date words) costs its
       record (an item of a top-level list), not the document.
 
@@ -441,7 +473,7 @@ def drop_ungrounded(
         note = (
             _as_article_words(bad, passages)
             or _date_mended(bad, value_field, published)
-            or (None if value_field is not None else _place_mended(bad, passages))
+            or (None if value_field is not None else _place_mended(bad, passages, model))
         )
         if note is not None:
             warnings.append(note)
