@@ -495,7 +495,7 @@ class Casualties(GroundedRecord):
         quotes = " ".join(e.quote for e in self.evidence)
         if {w for w in word_forms(self.side) if len(w) > 2} & word_forms(quotes):
             return self
-        lexicon = ctx.get("lexicon") if isinstance(ctx.get("lexicon"), NumberLexicon) else LEXICON
+        lexicon = _lexicon(ctx)
         mentions = count_mentions(quotes, COUNT_WORDS, lexicon).values()
         noun = next((m.noun for m in mentions if m.noun and normalize(m.noun).lower() not in _OTHERS), None)
         if noun is not None:
@@ -510,6 +510,12 @@ class MaterialLoss(GroundedRecord):
     evidence: EvidenceList
 
     number_lexicon: ClassVar[NumberLexicon | None] = LEXICON
+
+
+def _lexicon(ctx: dict[str, Any]) -> NumberLexicon:
+    """The lexicon the engine grounds numbers with (the task's), or this module's when a caller gave none."""
+    found = ctx.get("lexicon")
+    return found if isinstance(found, NumberLexicon) else LEXICON
 
 
 def _same_loss(a: Casualties, b: Casualties, lexicon: NumberLexicon) -> bool:
@@ -597,8 +603,7 @@ class Incident(_Model):
         ctx = context_of(info)
         if not ctx or not ctx.get("model_answer"):
             return self
-        found = ctx.get("lexicon")
-        lexicon = found if isinstance(found, NumberLexicon) else LEXICON
+        lexicon = _lexicon(ctx)
         kept: list[Casualties] = []
         for side in self.casualties:
             if not any(_same_loss(k, side, lexicon) for k in kept):
@@ -624,7 +629,7 @@ class Incident(_Model):
         counted = any(getattr(side, kind) is not None for side in self.casualties for kind in COUNT_WORDS)
         if counted or not ctx or not ctx.get("model_answer"):
             return self
-        lexicon = ctx.get("lexicon") if isinstance(ctx.get("lexicon"), NumberLexicon) else LEXICON
+        lexicon = _lexicon(ctx)
         for evidence in self.evidence:
             mentions = count_mentions(evidence.quote, COUNT_WORDS, lexicon)
             if mentions:
