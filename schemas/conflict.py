@@ -318,6 +318,7 @@ COUNT_WORDS: dict[str, tuple[str, ...]] = {
         "killed", "kill", "kills", "killing", "dead", "died", "dies", "death", "deaths", "toll", "lives",
         "fatalities", "perished", "martyred",
         "قتل", "مقتل", "قتلى", "قتيل", "قتيلا", "قتلوا", "مصرع", "استشهاد", "استشهد", "شهيد", "شهداء", "وفاة",
+        "مصرعهم", "مصرعه", "مصرعها", "مصرعهما", "حتفهم", "حتفه", "حتفها", "حتفهما",  # لقي 4 أشخاص مصرعهم
     ),
     "wounded": (
         "wounded", "wounding", "injure", "injures", "injured", "injuring", "injuries", "hurt",
@@ -448,9 +449,6 @@ def sub_event_named(quotes: str) -> SubEventType | None:
     named = [sub for sub, pattern in _WEAPONS.items() if pattern.search(text)]
     if not named:
         return None
-    if named[0] in (SubEventType.SUICIDE_BOMB, SubEventType.AIR_DRONE_STRIKE) or len(named) == 1:
-        return named[0]
-    return None
     if named[0] in (SubEventType.SUICIDE_BOMB, SubEventType.AIR_DRONE_STRIKE) or len(named) == 1:
         return named[0]
     return None

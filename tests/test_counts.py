@@ -36,6 +36,8 @@ def counts(text: str) -> dict[str, int]:
         ("أسفر القصف عن مقتل شخصين وإصابة ٣ آخرين", {"killed": 2, "wounded": 3}),
         ("قُتل خمسة عناصر لقوات النظام وعطب ستة آليات، وأسر ستة عناصر", {"killed": 5, "captured": 6}),
         ("ارتفعت حصيلة القتلى إلى 12 قتيلا", {"killed": 12}),
+        ("لقي 4 أشخاص مصرعهم فيما جرح سبعة آخرون", {"killed": 4, "wounded": 7}),  # "met their death"
+        ("accused government forces of killing well over 1000 civilians", {"killed": 1000}),
     ],
 )
 def test_a_count_is_read_next_to_the_word_that_says_what_it_counts(quote: str, expected: dict[str, int]) -> None:

@@ -217,7 +217,7 @@ class CountMention:
 _TOKEN = re.compile(r"[0-9]+(?:[,.][0-9]{3})*|[^\W\d_]+(?:'[^\W\d_]+)?|[^\w\s]")
 _LEADS = frozenset(
     {
-        *("at", "least", "more", "than", "about", "nearly", "some", "around", "over", "up", "to", "almost"),
+        *("at", "least", "more", "than", "about", "nearly", "some", "around", "over", "up", "to", "almost", "well"),
         *("approximately", "roughly", "rose", "risen", "has", "had", "climbed", "reached", "stood", "stands"),
         *("is", "was", "now", "of", "the", "ما", "لا", "يقل", "عن", "اكثر", "من", "نحو", "حوالي", "قرابه"),
         *("زهاء", "يزيد", "الى", "ارتفعت", "ارتفع", "بلغت", "بلغ", "وصلت"),
