@@ -38,6 +38,7 @@ def counts(text: str) -> dict[str, int]:
         ("ارتفعت حصيلة القتلى إلى 12 قتيلا", {"killed": 12}),
         ("لقي 4 أشخاص مصرعهم فيما جرح سبعة آخرون", {"killed": 4, "wounded": 7}),  # "met their death"
         ("accused government forces of killing well over 1000 civilians", {"killed": 1000}),
+        ("12 well-armed fighters were killed", {"killed": 12}),
     ],
 )
 def test_a_count_is_read_next_to_the_word_that_says_what_it_counts(quote: str, expected: dict[str, int]) -> None:
@@ -62,6 +63,17 @@ def test_children_among_the_dead_are_not_the_wounded() -> None:
 
 def test_two_different_numbers_for_one_count_leave_it_unknown() -> None:
     assert counts("3 people were killed in Idlib. In Aleppo 5 people were killed") == {}
+
+
+@pytest.mark.parametrize(
+    "quote",
+    [
+        "ارتفع عدد الجرحى إلى 7 فيما لقي آخرون مصرعهم",  # the 7 are the wounded
+        "نقل الجرحى إلى 3 مستشفيات بينما لقي آخرون مصرعهم",  # 3 hospitals
+    ],
+)
+def test_a_number_of_another_clause_is_not_the_dead(quote: str) -> None:
+    assert "killed" not in counts(quote)
 
 
 def test_a_year_is_not_a_count() -> None:

@@ -425,6 +425,46 @@ def test_place_that_is_only_its_country_and_an_unwritten_word_still_costs_the_re
     assert result.records.incidents == []
 
 
+def test_place_left_after_its_country_is_cut_must_be_in_the_records_own_quotes(
+    server: ChatServer, make_extractor: Any
+) -> None:
+    """ "South Lebanon" less "Lebanon" is "South": the article writes "south" elsewhere, but as no place."""
+    text = "Israeli jets struck villages in southern Lebanon on Wednesday, killing 3 people. Smoke rose to the south."
+    incident = {
+        "date": {"text": "on Wednesday", "value": "2016-08-10", "precision": "day"},
+        "location": {"as_written": "South Lebanon", "country": "Lebanon"},
+        "event_type": "Explosions/Remote violence",
+        "sub_event_type": "Air/drone strike",
+        "summary": "Israeli jets killed 3 people in southern Lebanon.",
+        "evidence": [{"quote": "Israeli jets struck villages in southern Lebanon on Wednesday, killing 3 people"}],
+    }
+    server.push(Reply.records({"incidents": [incident], "negotiations": [], "personnel_changes": []}))
+
+    result = make_extractor(max_reasks=0).extract(text, published="2016-08-11")
+
+    assert result.records.incidents == []
+
+
+SEED_NEGOTIATION = json.loads((ROOT / "seeds" / "enab-baladi-558021.ar.gold.json").read_text())["negotiations"][0][
+    "record"
+]
+
+
+def test_a_negotiations_place_the_article_does_not_write_is_unknown_and_the_negotiation_stays(
+    server: ChatServer, make_extractor: Any
+) -> None:
+    reply = seed_reply()
+    reply["negotiations"] = [json.loads(json.dumps(SEED_NEGOTIATION))]
+    reply["negotiations"][0]["location"] = {"as_written": "جنيف", "normalized": "Geneva"}
+    server.push(Reply.records(reply))
+
+    result = make_extractor(max_reasks=0).extract(SEED, published="2022-03-20")
+
+    [negotiation] = result.records.negotiations
+    assert negotiation.location is None
+    assert "set negotiations[0].location unknown" in " ".join(result.provenance.warnings)
+
+
 def test_place_whose_first_words_the_article_lacks_still_costs_the_record(
     server: ChatServer, make_extractor: Any
 ) -> None:

@@ -217,13 +217,17 @@ class CountMention:
 _TOKEN = re.compile(r"[0-9]+(?:[,.][0-9]{3})*|[^\W\d_]+(?:'[^\W\d_]+)?|[^\w\s]")
 _LEADS = frozenset(
     {
-        *("at", "least", "more", "than", "about", "nearly", "some", "around", "over", "up", "to", "almost", "well"),
+        *("at", "least", "more", "than", "about", "nearly", "some", "around", "over", "up", "to", "almost"),
         *("approximately", "roughly", "rose", "risen", "has", "had", "climbed", "reached", "stood", "stands"),
         *("is", "was", "now", "of", "the", "ما", "لا", "يقل", "عن", "اكثر", "من", "نحو", "حوالي", "قرابه"),
         *("زهاء", "يزيد", "الى", "ارتفعت", "ارتفع", "بلغت", "بلغ", "وصلت"),
     }
 )
 """Words that may stand between a count's word and its number: "killed at least 20", "rose to 35", "مقتل نحو 10"."""
+_WELL = ("well", ("over", "above"))
+"""A lead only before these ("killing well over 1000"); elsewhere "well" describes ("12 well-armed fighters")."""
+_CLAUSES = frozenset({"while", "whereas", "فيما", "بينما", "لقي", "لقوا", "لقيت"})
+"""Words that start another clause: a number before them counts something else ("7 فيما لقي آخرون مصرعهم")."""
 _VERBS = frozenset({"were", "was", "have", "has", "had", "been", "are", "is", "reportedly", "also", "all", "being"})
 """Words that may stand between a number and its count's word: "four civilians were killed"."""
 _AFTER = frozenset({"in", "on", "near", "at", "during", "when", "after", "and", "في", "قرب", "خلال", "بعد", "و"})
@@ -326,14 +330,17 @@ def count_mentions(
                 return k
             if _number_token(tokens[k], lexicon):
                 return k
-            if tokens[k] in _ANDS or tokens[k] in _VERBS or tokens[k] in _LEADS:
+            if tokens[k] in _ANDS or tokens[k] in _VERBS or tokens[k] in _LEADS or tokens[k] in _CLAUSES:
                 return k
             k += step
         return k
 
+    def _well_before_more(k: int) -> bool:
+        return tokens[k] == _WELL[0] and k + 1 < len(tokens) and tokens[k + 1] in _WELL[1]
+
     def forward(i: int) -> CountMention | None:
         k = i + 1
-        while k < len(tokens) and tokens[k] in _LEADS and k - i <= 4:
+        while k < len(tokens) and k - i <= 4 and (tokens[k] in _LEADS or _well_before_more(k)):
             k += 1
         if person(k) and _dual(tokens[k], lexicon):
             return CountMention(2, _as_written(tokens[k], text))  # مقتل شخصين

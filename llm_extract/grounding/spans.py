@@ -299,24 +299,32 @@ def _optional_item(model: type[BaseModel] | None, loc: tuple[Any, ...]) -> int |
     return None
 
 
-def _written_part(value: str, passages: list[str], qualifiers: list[str]) -> str | None:
+def _written_part(value: str, passages: list[str], qualifiers: list[str], quotes: list[str]) -> str | None:
     """The article's words for ``value`` without its qualifiers ("Qalamoun region, Syria", "Syria Aleppo").
 
     Models append the country or governorate to a place. Trailing
-    comma-separated parts are cut, and so is a ``qualifiers`` value (the
-    place's own ``country``, say, from :attr:`Span.qualified_by`) written as
-    whole words at its start or end. What is left must be written in the
+    comma-separated parts are cut, and what is left must be written in the
     article as whole words: "Nawa, Daraa" is "Nawa", never "Daraa", and
-    "مدينة باريس" is not "مدينة".
+    "مدينة باريس" is not "مدينة". A ``qualifiers`` value (the place's own
+    ``country``, from :attr:`Span.qualified_by`) written as whole words at its
+    start or end is cut too, and then what is left must be in the record's
+    own ``quotes``: "South Lebanon" less "Lebanon" is no place because the
+    article writes "south" somewhere. What is left is never a qualifier itself.
     """
     parts = [p for p in re.split(r"\s*[,،]\s*", value.strip()) if p]
+    refused = {_words_key(q) for q in qualifiers}
     for n in range(len(parts), 0, -1):
         kept = " ".join(parts[:n])
-        for words in ([kept] if n < len(parts) else []) + [_without(kept, q) for q in qualifiers]:
-            found = article_words(words, passages, 0, min_words=1) if words else None
-            if found is not None:
+        tries = ([(kept, passages)] if n < len(parts) else []) + [(_without(kept, q), quotes) for q in qualifiers]
+        for words, where in tries:
+            found = article_words(words, where, 0, min_words=1) if words else None
+            if found is not None and _words_key(found) not in refused:
                 return found
     return None
+
+
+def _words_key(words: str) -> tuple[str, ...]:
+    return tuple(_word_key(w) for w in words.split())
 
 
 def _without(words: str, qualifier: str) -> str | None:
@@ -324,7 +332,7 @@ def _without(words: str, qualifier: str) -> str | None:
     have, cut = words.split(), qualifier.split()
     if not cut or len(cut) >= len(have):
         return None
-    keys, cut_keys = [_word_key(w) for w in have], [_word_key(w) for w in cut]
+    keys, cut_keys = list(_words_key(words)), list(_words_key(qualifier))
     if keys[: len(cut)] == cut_keys:
         return " ".join(have[len(cut) :])
     if keys[-len(cut) :] == cut_keys:
@@ -415,11 +423,34 @@ def _place_mended(bad: _Ungrounded, passages: list[str], model: type[BaseModel] 
     field = _field_at(model, bad.loc)
     names = next((m.qualified_by for m in field.metadata if isinstance(m, Span)), ()) if field else ()
     qualifiers = [v for v in (bad.parent.get(n) for n in names) if isinstance(v, str) and v.strip()]
-    part = _written_part(bad.value, passages, qualifiers)
+    part = _written_part(bad.value, passages, qualifiers, quotes_in(bad.record))
     return bad.set(part) if part is not None else None
 
 
-SALVAGE_VERSION = 6
+def _optional_object(bad: _Ungrounded, model: type[BaseModel] | None) -> tuple[Any, ...] | None:
+    """Where the optional object that holds ``bad`` sits (``negotiations[0].location``), when it may be unknown.
+
+    A negotiation's place the article does not write is an unknown place,
+    not an invented negotiation; a field the record cannot be without (an
+    incident's place) has no default, and the record goes as before.
+    """
+    path = tuple(bad.loc[:-1])
+    if len(path) != 3 or not isinstance(path[-1], str):
+        return None
+    field = _field_at(model, path)
+    if field is None or field.is_required() or field.default is not None:
+        return None
+    return path
+
+
+def _set_unknown(data: dict[str, Any], path: tuple[Any, ...], why: str) -> str:
+    holder = _at(data, path[:-1])
+    if isinstance(holder, dict):
+        holder[path[-1]] = None
+    return f"set {path[0]}[{path[1]}].{_dotted(path[2:])} unknown: {why}"
+
+
+SALVAGE_VERSION = 7
 """Bumped whenever salvage keeps or removes differently (:func:`drop_ungrounded`, or a number kept with the
 article's passage that states it): the cache stores salvaged answers."""
 
@@ -452,6 +483,9 @@ def drop_ungrounded(
       place's country "Syria") becomes its words before a comma, or less a
       qualifier its field declares (:attr:`Span.qualified_by`), that the
       article writes;
+    - a span in an optional object of a record (a negotiation's place, a
+      personnel change's date) that nothing above mends makes that object
+      unknown (null), keeping the record;
     - anything else (an invented person, place or date words) costs its
       record (an item of a top-level list), not the document.
 
@@ -463,6 +497,7 @@ def drop_ungrounded(
     warnings: list[str] = []
     removals: dict[tuple[Any, ...], set[int]] = {}
     removed: list[tuple[Any, str]] = []
+    unknown: set[tuple[Any, ...]] = set()
     passages = quotable_passages(article) if article else []  # the article's sentences, split once per answer
     for err in error.errors():
         loc = err["loc"]
@@ -477,6 +512,12 @@ def drop_ungrounded(
         )
         if note is not None:
             warnings.append(note)
+            continue
+        held = _optional_object(bad, model)
+        if held is not None:
+            if held not in unknown:  # one warning for an object with several bad values
+                unknown.add(held)
+                warnings.append(_set_unknown(data, held, err["msg"]))
             continue
         item = _optional_item(model, loc)
         if item is not None:
