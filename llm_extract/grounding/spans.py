@@ -45,9 +45,9 @@ class Span:
     qualified_by: tuple[str, ...] = ()
     """Sibling fields whose values a model also writes into the span ("Syria Aleppo" beside ``country`` "Syria").
 
-    Salvage cuts such a value from the span's start or end, broadest first,
-    when what is left is written in the article; the engine never needs to
-    know what a country is.
+    Salvage cuts such a value from the span's start or end, in the order
+    given, when the record's own quotes write what is left (never the
+    qualifier itself); the engine never needs to know what a country is.
     """
 
     def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> CoreSchema:
