@@ -224,8 +224,8 @@ _LEADS = frozenset(
     }
 )
 """Words that may stand between a count's word and its number: "killed at least 20", "rose to 35", "مقتل نحو 10"."""
-_WELL = ("well", ("over", "above"))
-"""A lead only before these ("killing well over 1000"); elsewhere "well" describes ("12 well-armed fighters")."""
+_LEAD_PAIRS = frozenset({("well", "over"), ("well", "above")})
+"""Leads of two words ("killing well over 1000"); "well" alone describes ("12 well-armed fighters")."""
 _CLAUSES = frozenset({"while", "whereas", "فيما", "بينما", "لقي", "لقوا", "لقيت"})
 """Words that start another clause: a number before them counts something else ("7 فيما لقي آخرون مصرعهم")."""
 _VERBS = frozenset({"were", "was", "have", "has", "had", "been", "are", "is", "reportedly", "also", "all", "being"})
@@ -335,12 +335,9 @@ def count_mentions(
             k += step
         return k
 
-    def _well_before_more(k: int) -> bool:
-        return tokens[k] == _WELL[0] and k + 1 < len(tokens) and tokens[k + 1] in _WELL[1]
-
     def forward(i: int) -> CountMention | None:
         k = i + 1
-        while k < len(tokens) and k - i <= 4 and (tokens[k] in _LEADS or _well_before_more(k)):
+        while k < len(tokens) and k - i <= 4 and (tokens[k] in _LEADS or tuple(tokens[k : k + 2]) in _LEAD_PAIRS):
             k += 1
         if person(k) and _dual(tokens[k], lexicon):
             return CountMention(2, _as_written(tokens[k], text))  # مقتل شخصين
