@@ -231,15 +231,19 @@ def test_a_worker_killed_mid_run_then_a_rerun_leaves_each_id_once_and_asks_no_fi
     lock = threading.Lock()
 
     def respond(request: RecordedRequest) -> Reply:
+        # The kill waits for time, not a request count: on a fast machine 150 requests fit in
+        # under a second, and then no answer is old enough to have surely reached the cache.
         with lock:
-            if len(server.requests) >= 150 and not killed:
+            answered = [r.finished for r in server.requests if r.finished]
+            if answered and time.monotonic() - min(answered) >= 1.5 and not killed:
                 pids = _worker_pids()
                 assert pids, "no worker process to kill"
                 os.kill(pids[0], signal.SIGKILL)  # no exception, no cleanup: the process is gone
                 killed.update(pid=pids[0], at=time.monotonic())
         return Reply.records(EMPTY)
 
-    with ChatServer(respond, latency=0.02) as server:
+    # 0.2 s per answer keeps 200 documents busy for seconds at any machine speed, so the kill lands mid-run
+    with ChatServer(respond, latency=0.2) as server:
         config = write_config(tmp_path / "llm_extract.toml", server.url, api_key_env=KEY_ENV)
         first = run(corpus, out, config=config, workers=2, cache_dir=tmp_path / "cache", progress=False)
         asked_first = len(server.requests)
