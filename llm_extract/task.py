@@ -144,6 +144,9 @@ class Task:
     merge_keys: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     """Per record list, the fields that make two records one (``{"people": ("name",)}``): the engine's
     merge joins records whose key fields agree (see :mod:`llm_extract.merge`)."""
+    cues: Mapping[str, Callable[[str], bool]] = field(default_factory=dict)
+    """Per record list, a cheap test of whether a sentence may report such a record (``{"incidents":
+    states_a_toll}``): the ``per-list-cued`` strategy asks again about cued sentences no record quotes."""
     example: WorkedExample | None = None
     """One solved document shown before the article (see :meth:`with_example`)."""
     compact_system_source: str | None = None
@@ -176,6 +179,7 @@ class Task:
         fixtures: str | None = None,
         merge_keys: Mapping[str, tuple[str, ...]] | None = None,
         compact_system: str | None = None,
+        cues: Mapping[str, Callable[[str], bool]] | None = None,
     ) -> Task:
         """A task from its parts; ``system``/``user``/``compact_system`` are Jinja template sources.
 
@@ -198,6 +202,7 @@ class Task:
             datasets=dict(datasets or {}),
             fixtures=fixtures,
             merge_keys=dict(merge_keys or {}),
+            cues=dict(cues or {}),
             compact_system_source=compact_system,
         )
 

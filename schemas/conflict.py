@@ -1000,6 +1000,17 @@ def _acled(results: list[Any]) -> Any:
     return acled_frame(results)
 
 
+def may_report_incident(sentence: str) -> bool:
+    """Whether a sentence states a toll or names a way of fighting: the ``per-list-cued`` strategy's cue.
+
+    On the dev set such sentences hold 34 of the 42 required incidents, about
+    2.7 of them per article; the 1.5B model, asked for the incidents list,
+    writes about one. A cue only asks; whatever the model writes is grounded
+    and read like any other answer.
+    """
+    return bool(count_mentions(sentence, COUNT_WORDS, LEXICON)) or sub_event_named(sentence) is not None
+
+
 TASK = Task.define(
     "conflict",
     ConflictRecords,
@@ -1014,6 +1025,7 @@ TASK = Task.define(
     # appointed, then arrested, is two).
     merge_keys={"personnel_changes": ("person", "claims")},
     compact_system=read_template("llm_extract.prompts", "conflict.compact.system.j2"),
+    cues={"incidents": may_report_incident},
 )
 """The built-in task: these records, the ``conflict`` prompt, :data:`EVALUATION`, :data:`LEXICON`,
 ``ConflictRecords.dataframe_columns`` as the DataFrame's column names, the ``acled`` export form,

@@ -7,6 +7,7 @@ the merge and the server's request log are the real ones.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 from typing import Any
@@ -216,6 +217,61 @@ def test_per_list_fails_the_document_when_every_list_is_cut_off(tmp_path: Path, 
         ex.extract(ARTICLE, doc_id="a")
 
     assert len(server.requests) == 2
+
+
+# --- per list, then the cued sentences no record quotes -----------------------------------
+
+
+def mentions_a_fight(sentence: str) -> bool:
+    return "killed" in sentence or "Fighting" in sentence
+
+
+CUED = dataclasses.replace(TASK, cues={"clashes": mentions_a_fight})
+
+
+def cued_extractor(tmp_path: Path, server: ChatServer) -> Extractor:
+    config = load_config(write_config(tmp_path / "c.toml", server.url, strategy="per-list-cued"))
+    return Extractor(config, task=CUED, cache=False)
+
+
+def test_per_list_cued_asks_once_more_about_a_cued_sentence_no_record_quotes(
+    tmp_path: Path, server: ChatServer
+) -> None:
+    server.push(
+        Reply.records({"clashes": [clash(FIGHT, killed=None)]}),
+        Reply.records({"moves": [move("Damascus")]}),
+        Reply.records({"clashes": [clash(TOLL, killed=2)]}),
+    )
+    with cued_extractor(tmp_path, server) as ex:
+        result = ex.extract(ARTICLE, doc_id="a")
+
+    first, _, fill = server.requests
+    assert fill.messages[:2] == first.messages[:2]  # the article a local model has already read
+    assert fill.messages[-1]["content"].endswith(f"The sentence: {TOLL}")
+    assert schema_of(fill)["properties"]["clashes"]["maxItems"] == 1
+    assert [(c.evidence[0].quote, c.killed) for c in result.clashes] == [(FIGHT, None), (TOLL, 2)]
+
+
+def test_per_list_cued_gives_a_list_the_model_left_empty_no_second_look(tmp_path: Path, server: ChatServer) -> None:
+    server.push(Reply.records({"clashes": []}), Reply.records({"moves": []}))
+    with cued_extractor(tmp_path, server) as ex:
+        result = ex.extract(ARTICLE, doc_id="a")
+
+    assert len(server.requests) == 2 and result.clashes == []
+
+
+def test_per_list_cued_skips_the_title_and_asks_about_at_most_three_sentences(
+    tmp_path: Path, server: ChatServer
+) -> None:
+    tolls = [f"{n} fighters were killed in Jasim." for n in ("Two", "Three", "Four", "Five")]
+    article = "Fighting in Jasim\n" + " ".join([FIGHT, *tolls])
+    server.push(Reply.records({"clashes": [clash(FIGHT, killed=None)]}), Reply.records({"moves": []}))
+    server.push(*[Reply.records({"clashes": []}) for _ in range(3)])
+    with cued_extractor(tmp_path, server) as ex:
+        ex.extract(article, doc_id="a")
+
+    asked = [r.messages[-1]["content"].split("The sentence: ")[-1] for r in server.requests[2:]]
+    assert asked == tolls[:3]
 
 
 # --- detect, then fill --------------------------------------------------------------------

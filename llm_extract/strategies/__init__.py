@@ -3,6 +3,8 @@
 * ``one-call``: every record list in one call (the default for servers);
 * ``one-call-compact``: the same with the schema sent without titles and descriptions;
 * ``per-list``: one call per record list after the same prompt (the embedded default);
+* ``per-list-cued``: per list, then one more call for each sentence the task's cues pick
+  and no record quotes (at most three per list);
 * ``detect-then-fill``: label each sentence with the list it reports (or none),
   then fill one record list per group of detected sentences, only those quotable.
 
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 from .base import STRATEGIES, Job, Strategy, create_strategy, register_strategy
 from .basic import CompactOneCall, OneCall, PerList
+from .cued import PerListCued
 from .detect import DetectThenFill
 
 __all__ = [
@@ -24,6 +27,7 @@ __all__ = [
     "Job",
     "OneCall",
     "PerList",
+    "PerListCued",
     "Strategy",
     "create_strategy",
     "register_strategy",

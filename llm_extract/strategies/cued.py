@@ -1,0 +1,138 @@
+"""Per list, then one more look at each cued sentence no record quotes.
+
+Asked for a whole list at once, a 1.5B model writes about one record per
+list, whatever the article reports: on the dev set it found 11 of 42
+incidents, most of the rest told in a sentence of their own ("a further two
+civilians were wounded in the Bustan al-Qasr district"). A task may name,
+per record list, a cheap test of whether a sentence may report such a record
+(:attr:`llm_extract.task.Task.cues`: for conflict events, a toll or a way of
+fighting). After the per-list calls, each cued sentence that no record of
+that list quotes is asked about alone: the same prompt, so the backend reuses
+the evaluated article, then one line that quotes the sentence; the answer
+holds at most one record, and only that sentence is quotable.
+
+Three limits keep it from inventing: a list the model left empty gets no
+second look (the article may report none: a film's plot about a bombing is
+not an incident); a title line is skipped (it restates the main event, which
+the list call found, and a second record of it would be a duplicate); and at
+most :attr:`PerListCued.max_fills` sentences per list and chunk are asked about,
+in document order.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+from collections.abc import Callable, Sequence
+from functools import lru_cache
+from typing import Any
+
+from annotated_types import MaxLen, MinLen
+from pydantic import BaseModel, ConfigDict, create_model
+from pydantic_core import PydanticUndefined
+
+from ..cache import sha256_text
+from ..errors import AnswerCutOff, ExtractionError
+from ..grounding import iter_evidence, quotable_passages
+from .base import Job, register_strategy
+from .basic import PerList, list_about
+from .detect import sentences
+
+__all__ = ["FILL", "PerListCued", "fill_message", "one_record_model", "unquoted_cued"]
+
+log = logging.getLogger("llm_extract")
+
+FILL = (
+    'Now write only "{name}"{about}: at most one, the one this sentence of the article reports, '
+    "following the rules above.\nThe sentence: {sentence}"
+)
+"""The line after the shared prompt that asks about one cued sentence."""
+
+_ENDS = (".", "!", "?", "؟", ":", "…")
+
+
+def fill_message(name: str, about: str, sentence: str) -> dict[str, str]:
+    """The user message asking for the one record of list ``name`` that ``sentence`` reports."""
+    what = f" ({about.rstrip('.')})" if about else ""
+    return {"role": "user", "content": FILL.format(name=name, about=what, sentence=sentence)}
+
+
+@lru_cache(maxsize=256)
+def one_record_model(schema: type[BaseModel], name: str) -> type[BaseModel]:
+    """``schema`` reduced to its list ``name``, required and at most one item long (a grammar caps it)."""
+    info = copy.deepcopy(schema.model_fields[name])
+    info.default = PydanticUndefined
+    info.default_factory = None
+    info.metadata = [*(m for m in info.metadata if not isinstance(m, (MaxLen, MinLen))), MaxLen(1)]
+    fields: dict[str, Any] = {name: (info.annotation, info)}
+    model: type[BaseModel] = create_model(
+        f"{schema.__name__}_{name}_one",
+        __config__=ConfigDict(extra="forbid"),
+        __doc__=schema.__doc__,
+        **fields,
+    )
+    return model
+
+
+def _is_title(text: str, span: tuple[int, int]) -> bool:
+    """Whether ``span`` is the text's first line and reads as a headline: no sentence end, a line break after."""
+    start, end = span
+    return not text[:start].strip() and text[end : end + 1] == "\n" and not text[start:end].rstrip().endswith(_ENDS)
+
+
+def unquoted_cued(
+    text: str, offset: int, records: Sequence[Any], cue: Callable[[str], bool]
+) -> list[tuple[int, int]]:
+    """The sentences of ``text`` (a chunk starting at ``offset``) that ``cue`` accepts and no record quotes.
+
+    Offsets are the document's. A record quotes a sentence when one of its
+    grounded quotes overlaps it.
+    """
+    quoted = [(e.start, e.end) for e in iter_evidence(records) if e.start is not None and e.end is not None]
+    found: list[tuple[int, int]] = []
+    for span in sentences(text):
+        if offset == 0 and _is_title(text, span):
+            continue
+        start, end = offset + span[0], offset + span[1]
+        if any(s < end and start < e for s, e in quoted):
+            continue
+        if cue(text[span[0] : span[1]]):
+            found.append((start, end))
+    return found
+
+
+@register_strategy
+class PerListCued(PerList):
+    """Per list, then at most ``max_fills`` more calls per list for cued sentences its records do not quote."""
+
+    name = "per-list-cued"
+    max_fills = 3
+
+    def identity(self) -> dict[str, Any]:
+        return {"name": self.name, "max_fills": self.max_fills, "prompt": sha256_text(FILL)[:16]}
+
+    async def extract(self, job: Job) -> BaseModel:
+        answer = await super().extract(job)
+        task = job.task
+        found: dict[str, Any] = {name: list(getattr(answer, name)) for name in task.list_fields}
+        messages = job.messages()
+        for name, cue in task.cues.items():
+            if name not in found or not found[name]:
+                continue
+            model = one_record_model(task.schema, name)
+            about = list_about(task.schema, name)
+            for start, end in unquoted_cued(job.text, job.span[0], found[name], cue)[: self.max_fills]:
+                sentence = job.doc.text[start:end]
+                step = [*messages, fill_message(name, about, sentence)]
+                try:
+                    more = await job.ask(
+                        model, step, passages=quotable_passages(sentence), list_name=name, window=(start, end)
+                    )
+                except (AnswerCutOff, ExtractionError) as exc:
+                    why = type(exc).__name__
+                    note = f"asked again about {name} in characters {start}-{end}: no record kept ({why})"
+                    log.warning("%s: %s", job.doc.id, note)
+                    job.warnings.append(note)
+                    continue
+                found[name].extend(getattr(more, name))
+        return task.schema.model_construct(**found)
