@@ -9,7 +9,8 @@ per record list, a cheap test of whether a sentence may report such a record
 fighting). After the per-list calls, each cued sentence that no record of
 that list quotes is asked about alone: the same prompt, so the backend reuses
 the evaluated article, then one line that quotes the sentence; the answer
-holds at most one record, and only that sentence is quotable.
+holds at most one record, and a grammar-constrained backend may quote only
+that sentence (a server's quotes are looked up there first).
 
 Three limits keep it from inventing: a list the model left empty gets no
 second look (the article may report none: a film's plot about a bombing is
