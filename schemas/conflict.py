@@ -463,6 +463,28 @@ _OTHERS = frozenset(normalize(w) for w in ("others", "other", "آخرين", "آ�
 """Counted nouns that point back ("21 others were wounded"): they name no side."""
 
 
+_AGENT_VERBS = {
+    "killed": r"kill|kills|killed|killing",
+    "wounded": r"wound|wounds|wounded|wounding|injure|injures|injured|injuring",
+}
+"""English verbs whose subject does the killing or wounding: "rebels killed 14 people"."""
+
+
+def _does(side: str, kind: str, quotes: str) -> bool:
+    """Whether ``quotes`` write ``side`` as the subject of the count's verb ("government forces of killing").
+
+    Only the side's last word, right before the verb (or "of" and the
+    verb), makes it the subject: in "two trucks of the regime forces were
+    killed" and "evacuees from the pro-regime areas killing more than 120"
+    the losses stay the side's.
+    """
+    verbs = _AGENT_VERBS.get(kind)
+    words = re.findall(r"[^\W\d_]+", side.lower())
+    if verbs is None or not words:
+        return False
+    return re.search(rf"\b{re.escape(words[-1])}\s+(?:of\s+)?(?:{verbs})\b", quotes.lower()) is not None
+
+
 class Casualties(GroundedRecord):
     """Losses of one side. ``None`` = unknown; a number must be stated in ``evidence``."""
 
@@ -482,22 +504,34 @@ class Casualties(GroundedRecord):
         """Losses quoted as "Four civilians were killed" are the civilians', whatever side the model named.
 
         Small models name the side from the article's politics ("regime",
-        "government") rather than from the losses' own quote. During
-        extraction (``model_answer``), a side none of whose words the quotes
+        "government") rather than from the losses' own quote, or name the
+        side that did the killing ("Syrian rebels" for "rebels killed at least
+        14 people"). During extraction (``model_answer``), a side the quote
+        writes as the subject of the count's verb (:func:`_does`) becomes the
+        noun the quote counts; otherwise a side none of whose words the quotes
         hold becomes the noun the quote counts, as the incident's own reader
-        names it; a quote that counts no noun leaves the model's side.
+        names it. A quote that counts no noun leaves the model's side.
         """
         ctx = context_of(info)
         if not ctx or not ctx.get("model_answer"):
             return self
         quotes = " ".join(e.quote for e in self.evidence)
-        if {w for w in word_forms(self.side) if len(w) > 2} & word_forms(quotes):
+        mentions = count_mentions(quotes, COUNT_WORDS, _lexicon(ctx))
+        nouns: dict[str, str] = {}
+        for kind, m in mentions.items():
+            if m.noun is not None and normalize(m.noun).lower() not in _OTHERS:
+                nouns[kind] = m.noun
+        side = {w for w in word_forms(self.side) if len(w) > 2}
+        # "Syrian rebels killed at least 14 people": the quote names the rebels, but the 14 are people.
+        for kind, noun in nouns.items():
+            if getattr(self, kind) == mentions[kind].value and _does(self.side, kind, quotes):
+                self.side, self.side_en = noun[:120], None
+                return self
+        if side & word_forms(quotes):
             return self
-        lexicon = _lexicon(ctx)
-        mentions = count_mentions(quotes, COUNT_WORDS, lexicon).values()
-        noun = next((m.noun for m in mentions if m.noun and normalize(m.noun).lower() not in _OTHERS), None)
-        if noun is not None:
-            self.side, self.side_en = noun[:120], None
+        counted = next(iter(nouns.values()), None)
+        if counted is not None:
+            self.side, self.side_en = counted[:120], None
         return self
 
 

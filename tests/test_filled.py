@@ -477,6 +477,24 @@ def test_a_side_its_quote_names_stays_as_the_model_wrote_it() -> None:
 
 
 @pytest.mark.parametrize(
+    ("side", "killed", "quote", "expected"),
+    [
+        ("Syrian rebels", 14, "A barrage of rocket fire from Syrian rebels killed at least 14 people", "people"),
+        ("government forces", 1000, "accused government forces of killing well over 1000 civilians", "civilians"),
+        ("evacuees", 120, "buses with evacuees from pro-regime areas killing over 120 mostly women", "evacuees"),
+        ("قوات النظام", 5, "بينما قُتل خمسة عناصر لقوات النظام", "قوات النظام"),
+    ],
+    ids=["the killers named", "the accused named", "the dead named before the blast", "the dead named after"],
+)
+def test_a_side_the_quote_writes_as_the_killer_becomes_the_noun_it_counts(
+    side: str, killed: int, quote: str, expected: str
+) -> None:
+    with grounding(SourceText(f"Syria. {quote}."), lexicon=LEXICON, model_answer=True):
+        losses = Casualties.model_validate({"side": side, "killed": killed, "evidence": [{"quote": quote}]})
+    assert (losses.side, losses.killed) == (expected, killed)
+
+
+@pytest.mark.parametrize(
     ("quote", "published", "expected"),
     [
         ("ووصل غريفيث السبت إلى صنعاء على أمل إقناع الحوثيين", "2018-06-17", ("السبت", "2018-06-16", "day")),
