@@ -485,6 +485,21 @@ def _does(side: str, kind: str, quotes: str) -> bool:
     return re.search(rf"\b{re.escape(words[-1])}\s+(?:of\s+)?(?:{verbs})\b", quotes.lower()) is not None
 
 
+_NO_LOSSES = (
+    (re.compile(r"\bno (?:casualties|one was (?:hurt|harmed))\b|\bwithout casualties\b"), ("killed", "wounded")),
+    (re.compile(r"\bno (?:deaths|fatalities|one was killed)\b"), ("killed",)),
+    (re.compile(r"\bno (?:injuries|one was (?:injured|wounded))\b"), ("wounded",)),
+    (
+        re.compile(
+            r"(?:دون|عدم) وقوع (?:اي )?(?:اصابات|ضحايا)"
+            r"|لم (?:يسفر|تسفر|تسجل|يسجل) (?:عن )?(?:وقوع )?(?:اي )?(?:اصابات|ضحايا)"
+        ),
+        ("killed", "wounded"),
+    ),
+)
+"""What "No casualties were reported" and "دون وقوع إصابات" state: these counts are 0 (normalised text)."""
+
+
 class Casualties(GroundedRecord):
     """Losses of one side. ``None`` = unknown; a number must be stated in ``evidence``."""
 
@@ -532,6 +547,25 @@ class Casualties(GroundedRecord):
         counted = next(iter(nouns.values()), None)
         if counted is not None:
             self.side, self.side_en = counted[:120], None
+        return self
+
+
+    @model_validator(mode="after")
+    def _none_quoted(self, info: ValidationInfo) -> Casualties:
+        """A side quoted as "No casualties were reported" lost 0 killed and 0 wounded, not an unknown number.
+
+        The model leaves the counts empty under such a quote; the gold (and
+        ACLED) record 0. During extraction (``model_answer``), a side with no
+        count at all takes 0 for each count its quotes say none of.
+        """
+        ctx = context_of(info)
+        if not ctx or not ctx.get("model_answer") or any(getattr(self, k) is not None for k in COUNT_WORDS):
+            return self
+        quotes = normalize(" ".join(e.quote for e in self.evidence)).lower()
+        for pattern, kinds in _NO_LOSSES:
+            if pattern.search(quotes):
+                for kind in kinds:
+                    setattr(self, kind, 0)
         return self
 
 

@@ -57,6 +57,11 @@ def test_a_vague_quantity_states_no_count(quote: str) -> None:
     assert "wounded" not in counts(quote)
 
 
+@pytest.mark.parametrize("quote", ["No one was killed in the blast", "Not a single soldier was killed"])
+def test_one_denied_is_no_count_of_one(quote: str) -> None:
+    assert counts(quote) == {}
+
+
 def test_children_among_the_dead_are_not_the_wounded() -> None:
     assert counts("the names of 69 civilians killed including 19 children") == {"killed": 69}
 

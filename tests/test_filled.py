@@ -495,6 +495,24 @@ def test_a_side_the_quote_writes_as_the_killer_becomes_the_noun_it_counts(
 
 
 @pytest.mark.parametrize(
+    ("quote", "expected"),
+    [
+        ("No casualties were reported, a military source said", (0, 0)),
+        ("انفجرت العبوة دون وقوع إصابات", (0, 0)),
+        ("No one was killed but three trucks burned", (0, None)),
+        ("A number of soldiers were wounded", (None, None)),
+    ],
+    ids=["no casualties", "دون وقوع إصابات", "no one killed", "a number of wounded"],
+)
+def test_a_side_quoted_as_losing_no_one_lost_0_not_an_unknown_number(
+    quote: str, expected: tuple[int | None, int | None]
+) -> None:
+    with grounding(SourceText(f"Nawa. {quote}."), lexicon=LEXICON, model_answer=True):
+        losses = Casualties.model_validate({"side": "soldiers", "evidence": [{"quote": quote}]})
+    assert (losses.killed, losses.wounded) == expected
+
+
+@pytest.mark.parametrize(
     ("quote", "published", "expected"),
     [
         ("ووصل غريفيث السبت إلى صنعاء على أمل إقناع الحوثيين", "2018-06-17", ("السبت", "2018-06-16", "day")),

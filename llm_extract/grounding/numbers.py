@@ -233,6 +233,8 @@ _VERBS = frozenset({"were", "was", "have", "has", "had", "been", "are", "is", "r
 _AFTER = frozenset({"in", "on", "near", "at", "during", "when", "after", "and", "في", "قرب", "خلال", "بعد", "و"})
 """What may follow a number that names no noun: "killed 4 in Idlib", not "killed 3 hours after"."""
 _ANDS = frozenset({"and", "or", "و", "او"})
+_NOT = frozenset({"no", "not"})
+"""Before a count's number, these deny it: "no one was killed" and "not a single soldier was killed" count none."""
 _DOUBT = CountMention(-1, None)
 """A number found for a count in a shape that leaves doubt (a list of groups, a count shared by two kinds)."""
 _STOPS = frozenset(".,;:!)،؛")
@@ -381,11 +383,15 @@ def count_mentions(
         if person(k):
             noun, k = tokens[k], adjectives(k - 1, -1)
             if k >= 0 and tokens[k] in ("a", "an") and noun in lexicon.singular_nouns:
+                if k > 0 and tokens[k - 1] in _NOT:
+                    return None
                 return _DOUBT if listed(k - 1) else CountMention(1, _as_written(noun, text))
         found = number_at(k, -1)
         if found is None:
             return None
         value, before = found
+        if before >= 0 and tokens[before] in _NOT:
+            return None
         if before >= 0 and kind_of(before) and takes_following(before):
             return None  # "kill 10 injure scores": the 10 is the killed ("4 killed 7 wounded": the 7 is not)
         if listed(before):
