@@ -600,6 +600,13 @@ def _same_loss(a: Casualties, b: Casualties, lexicon: NumberLexicon) -> bool:
     )
 
 
+def _says_less(a: Casualties, b: Casualties) -> bool:
+    """Whether ``a`` is ``b`` with less said: the same side, and each count ``a`` states ``b`` states alike."""
+    if normalize(a.side).lower() != normalize(b.side).lower():
+        return False
+    return all(getattr(a, kind) is None or getattr(a, kind) == getattr(b, kind) for kind in COUNT_WORDS)
+
+
 MAX_SIDES = 4
 """The most sides an incident's casualties list holds, a count read from a quote included."""
 
@@ -665,6 +672,10 @@ class Incident(_Model):
         counts as an earlier one and a quote in common with it is left out:
         one passage states those dead once. Two groups a passage counts apart
         ("اثنين من العاملين واثنين من المسلحين قتلوا") stay two.
+
+        An entry of the same side that states less than another (:func:`_says_less`:
+        "أشخاص, 4 killed" from the headline beside "أشخاص, 4 killed, 7 wounded"
+        from the body) is that one stated twice, and gives way to it.
         """
         ctx = context_of(info)
         if not ctx or not ctx.get("model_answer"):
@@ -672,8 +683,13 @@ class Incident(_Model):
         lexicon = _lexicon(ctx)
         kept: list[Casualties] = []
         for side in self.casualties:
-            if not any(_same_loss(k, side, lexicon) for k in kept):
+            if any(_same_loss(k, side, lexicon) or _says_less(side, k) for k in kept):
+                continue
+            fuller = next((j for j, k in enumerate(kept) if _says_less(k, side)), None)
+            if fuller is None:
                 kept.append(side)
+            else:
+                kept[fuller] = side
         self.casualties[:] = kept
         return self
 

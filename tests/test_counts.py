@@ -233,6 +233,20 @@ def test_a_side_written_again_word_for_word_is_one_entry_so_no_total_counts_it_t
     assert [(s.side, s.wounded) for s in record.casualties] == [("civilians", 4)]
 
 
+def test_a_side_stated_again_with_less_gives_way_to_the_fuller_entry() -> None:
+    """The headline's "4 killed" and the body's "4 killed, 7 wounded" are one loss of the same people."""
+    head = "مقتل 4 أشخاص وجرح آخرين في تاورغاء"
+    body = "لقي 4 أشخاص مصرعهم فيما جرح سبعة آخرون إثر سقوط قذيفة على المخيم"
+    sides = [
+        {"side": "أشخاص", "killed": 4, "evidence": [{"quote": head}]},
+        {"side": "أشخاص", "killed": 4, "wounded": 7, "evidence": [{"quote": body}]},
+    ]
+    with grounding(SourceText(f"Aleppo.\n{head}\n{body}."), lexicon=LEXICON, model_answer=True):
+        record = Incident.model_validate(incident(body, sides))
+
+    assert [(s.side, s.killed, s.wounded) for s in record.casualties] == [("أشخاص", 4, 7)]
+
+
 def test_a_number_the_quote_states_only_as_another_count_is_not_stated() -> None:
     """ "injuring one person" states 1, but as the wounded: killed=1 from it would be invented."""
     text = "Terrorists fired explosive rounds at al-Mazraa injuring one person."
