@@ -843,6 +843,27 @@ def _repeat_key(record: Incident | Negotiation | PersonnelChange) -> tuple[Any, 
     return (quotes, record.date.value, kind)
 
 
+_TOLL = "toll"
+
+
+def _toll_key(record: Incident | Negotiation | PersonnelChange) -> tuple[Any, ...] | None:
+    """What two incidents share when they are one event told twice with its toll, or ``None``.
+
+    The same place as written, date value and sub-event type, and the same
+    numbers of dead: the 1.5B model, asked again about "Wednesday 10 Aug 2016
+    Rebel fire in Syrias Aleppo kills 14", wrote the rebel fire it had found
+    under the headline a second time. An incident without a stated toll has
+    no such key (two strikes on one town the same day may both be unnamed).
+    """
+    if not isinstance(record, Incident):
+        return None
+    dead = tuple(sorted({c.killed for c in record.casualties if c.killed}))
+    if not dead:
+        return None
+    place = normalize(record.location.as_written).lower() if record.location.as_written else None
+    return (_TOLL, place, record.date.value, record.sub_event_type, dead)
+
+
 def _quoted(record: Incident | Negotiation) -> str:
     """The record's own top-level quotes, folded as spans are compared."""
     return normalize(" ".join(e.quote for e in record.evidence))
@@ -933,19 +954,26 @@ class ConflictRecords(_Model):
             first: dict[tuple[Any, ...], tuple[int, int]] = {}  # repeat key -> the first's index: kept, answer
             for i, record in enumerate(records):
                 reason = _unsupported(record)
-                key = _repeat_key(record)
-                if reason is None and key is not None and key in first:
+                keys = [k for k in (_repeat_key(record), _toll_key(record)) if k is not None]
+                key = next((k for k in keys if k in first), None)
+                if reason is None and key is not None:
                     j, original = first[key]
                     if not _two_places(kept[name][j], record):
                         better, other = sorted((kept[name][j], record), key=_support, reverse=True)
                         kept[name][j] = _gaps_filled(better, other)
-                        same = "quotes, date and sub-event type" if name == "incidents" else "quotes and date"
+                        same = (
+                            "quotes and date"
+                            if name != "incidents"
+                            else "place, date, sub-event type and dead"
+                            if key[0] == _TOLL
+                            else "quotes, date and sub-event type"
+                        )
                         reason = f"repeats {name}[{original}] (the same {same}): one record, the better supported kept"
                         if name == "incidents":
                             moved[i] = j
                 if reason is None:
-                    if key is not None:
-                        first[key] = (len(kept[name]), i)
+                    for k in keys:
+                        first.setdefault(k, (len(kept[name]), i))
                     if name == "incidents":
                         moved[i] = len(kept[name])
                     kept[name].append(record)

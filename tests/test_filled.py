@@ -390,12 +390,39 @@ SUNDAY = [{"quote": "killed 12 civilians on Sunday"}]  # names no weapon: the mo
     [
         ({}, {"date": {"text": ""}}),
         ({"evidence": SUNDAY}, {"evidence": SUNDAY, "sub_event_type": "Shelling/artillery/missile attack"}),
-        ({}, {"evidence": SUNDAY}),
+        ({}, {"evidence": [{"quote": "air strikes on the village of al-Saleh"}]}),
     ],
-    ids=["another date", "another sub-event type", "other quotes"],
+    ids=["another date", "another sub-event type", "other quotes, no toll"],
 )
 def test_incidents_that_differ_in_date_type_or_quotes_stay_two(first: dict[str, Any], other: dict[str, Any]) -> None:
     assert len(read(ARTICLE, {"incidents": [incident(**first), incident(**other)]})[0].incidents) == 2
+
+
+def told_again(dead: int) -> tuple[str, list[dict[str, Any]]]:
+    """The article with a second sentence on its strike, and the strike written once per sentence."""
+    again = f"Activists said the strikes on Raqqa province killed {dead} civilians"
+
+    def strike(quote: str, killed: int) -> dict[str, Any]:
+        losses = [{"side": "civilians", "killed": killed, "evidence": [{"quote": quote}]}]
+        return incident(casualties=losses, evidence=[{"quote": quote}])
+
+    return f"{ARTICLE} {again}.", [strike(QUOTE, 12), strike(again, dead)]
+
+
+def test_an_incident_told_again_with_its_place_date_type_and_dead_is_one_record() -> None:
+    """per-list-cued asked again about a sentence retelling the event it had found, and got it twice."""
+    text, twice = told_again(12)
+    result, warnings = read(text, {"incidents": twice})
+    assert len(result.incidents) == 1
+    assert warnings == [
+        "dropped incidents[1]: repeats incidents[0] (the same place, date, sub-event type and dead): "
+        "one record, the better supported kept"
+    ]
+
+
+def test_an_incident_told_again_with_another_toll_stays_two() -> None:
+    text, twice = told_again(22)
+    assert len(read(text, {"incidents": twice})[0].incidents) == 2
 
 
 TWO_TOWNS = "Air strikes hit Douma and Harasta on Sunday, killing 12 civilians"
