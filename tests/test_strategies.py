@@ -14,11 +14,11 @@ from typing import Any
 
 import pytest
 from conftest import write_config
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationInfo, model_validator
 
 from llm_extract import BackendError, ConfigError, Extractor, load_config
 from llm_extract.config import EmbeddedBackendConfig, OpenAICompatibleBackendConfig
-from llm_extract.grounding import Count, Evidence, GroundedRecord
+from llm_extract.grounding import Count, Evidence, GroundedRecord, context_of
 from llm_extract.strategies.detect import sentences
 from llm_extract.task import Task
 from llm_extract.testing import ChatServer, RecordedRequest, Reply
@@ -255,6 +255,31 @@ def test_per_list_cued_asks_once_more_about_a_cued_sentence_no_record_quotes(
 def test_per_list_cued_gives_a_list_the_model_left_empty_no_second_look(tmp_path: Path, server: ChatServer) -> None:
     server.push(Reply.records({"clashes": []}), Reply.records({"moves": []}))
     with cued_extractor(tmp_path, server) as ex:
+        result = ex.extract(ARTICLE, doc_id="a")
+
+    assert len(server.requests) == 2 and result.clashes == []
+
+
+class ReadRecords(Records):
+    """The moves task with a reader, as a domain has: a clash placed nowhere is dropped on the way out."""
+
+    @model_validator(mode="after")
+    def _drop_nowhere(self, info: ValidationInfo) -> ReadRecords:
+        ctx = context_of(info)
+        if ctx and ctx.get("model_answer"):
+            self.clashes = [c for c in self.clashes if c.place != "nowhere"]
+        return self
+
+
+def test_per_list_cued_gives_no_second_look_to_a_list_whose_records_the_reader_drops(
+    tmp_path: Path, server: ChatServer
+) -> None:
+    server.push(
+        Reply.records({"clashes": [clash(FIGHT, killed=None) | {"place": "nowhere"}]}), Reply.records({"moves": []})
+    )
+    config = load_config(write_config(tmp_path / "c.toml", server.url, strategy="per-list-cued"))
+    task = dataclasses.replace(CUED, schema=ReadRecords)
+    with Extractor(config, task=task, cache=False) as ex:
         result = ex.extract(ARTICLE, doc_id="a")
 
     assert len(server.requests) == 2 and result.clashes == []

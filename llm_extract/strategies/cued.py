@@ -12,9 +12,9 @@ the evaluated article, then one line that quotes the sentence; the answer
 holds at most one record, and a grammar-constrained backend may quote only
 that sentence (a server's quotes are looked up there first).
 
-Three limits keep it from inventing: a list the model left empty gets no
-second look (the article may report none: a film's plot about a bombing is
-not an incident); a title line is skipped (it restates the main event, which
+Three limits keep it from inventing: a list that is empty once read as the
+user gets it (:func:`as_read`) gets no second look (the article may report
+none: a film's plot about a bombing is not an incident); a title line is skipped (it restates the main event, which
 the list call found, and a second record of it would be a duplicate); and at
 most :attr:`PerListCued.max_fills` sentences per list and chunk are asked about,
 in document order.
@@ -29,17 +29,17 @@ from functools import lru_cache
 from typing import Any
 
 from annotated_types import MaxLen, MinLen
-from pydantic import BaseModel, ConfigDict, create_model
+from pydantic import BaseModel, ConfigDict, ValidationError, create_model
 from pydantic_core import PydanticUndefined
 
 from ..cache import sha256_text
 from ..errors import AnswerCutOff, ExtractionError
-from ..grounding import iter_evidence, quotable_passages
+from ..grounding import grounding, iter_evidence, quotable_passages
 from .base import Job, register_strategy
 from .basic import PerList, list_about
 from .detect import sentences
 
-__all__ = ["FILL", "PerListCued", "fill_message", "one_record_model", "unquoted_cued"]
+__all__ = ["FILL", "PerListCued", "as_read", "fill_message", "one_record_model", "unquoted_cued"]
 
 log = logging.getLogger("llm_extract")
 
@@ -102,6 +102,21 @@ def unquoted_cued(
     return found
 
 
+def as_read(job: Job, answer: BaseModel) -> BaseModel:
+    """``answer`` as the user will get it: read like a stored answer, without the records the task drops.
+
+    The engine reads every answer on its way out (``model_answer``); a record
+    the task drops there (a film's title as an incident) must not open a
+    list to a second look.
+    """
+    data = answer.model_dump(mode="json")
+    try:
+        with grounding(job.source, lexicon=job.task.lexicon, published=job.doc.published, model_answer=True):
+            return job.task.schema.model_validate(data)
+    except ValidationError:
+        return answer
+
+
 @register_strategy
 class PerListCued(PerList):
     """Per list, then at most ``max_fills`` more calls per list for cued sentences its records do not quote."""
@@ -110,19 +125,21 @@ class PerListCued(PerList):
     max_fills = 3
 
     def identity(self) -> dict[str, Any]:
-        return {"name": self.name, "max_fills": self.max_fills, "prompt": sha256_text(FILL)[:16]}
+        return {"name": self.name, "max_fills": self.max_fills, "prompt": sha256_text(FILL)[:16], "gate": "read"}
 
     async def extract(self, job: Job) -> BaseModel:
         answer = await super().extract(job)
         task = job.task
         found: dict[str, Any] = {name: list(getattr(answer, name)) for name in task.list_fields}
+        read = as_read(job, answer)
         messages = job.messages()
         for name, cue in task.cues.items():
-            if name not in found or not found[name]:
+            kept = getattr(read, name, None)
+            if name not in found or not kept:
                 continue
             model = one_record_model(task.schema, name)
             about = list_about(task.schema, name)
-            for start, end in unquoted_cued(job.text, job.span[0], found[name], cue)[: self.max_fills]:
+            for start, end in unquoted_cued(job.text, job.span[0], kept, cue)[: self.max_fills]:
                 sentence = job.doc.text[start:end]
                 step = [*messages, fill_message(name, about, sentence)]
                 try:
