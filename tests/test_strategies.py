@@ -299,6 +299,16 @@ def test_per_list_cued_skips_the_title_and_asks_about_at_most_three_sentences(
     assert asked == tolls[:3]
 
 
+def test_per_list_cued_asks_no_more_than_the_list_has_room_for(tmp_path: Path, server: ChatServer) -> None:
+    tolls = [f"{n} fighters were killed in Jasim." for n in ("Two", "Three", "Four")]
+    three = [clash(FIGHT, killed=None) | {"place": place} for place in ("Jasim", "Nawa", "Inkhil")]
+    server.push(Reply.records({"clashes": three}), Reply.records({"moves": []}), Reply.records({"clashes": []}))
+    with cued_extractor(tmp_path, server) as ex:
+        ex.extract(" ".join([FIGHT, *tolls]), doc_id="a")
+
+    assert len(server.requests) == 3  # clashes holds 4: one of the three toll sentences asked about
+
+
 # --- detect, then fill --------------------------------------------------------------------
 
 

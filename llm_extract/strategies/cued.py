@@ -14,10 +14,11 @@ that sentence (a server's quotes are looked up there first).
 
 Three limits keep it from inventing: a list that is empty once read as the
 user gets it (:func:`as_read`) gets no second look (the article may report
-none: a film's plot about a bombing is not an incident); a title line is skipped (it restates the main event, which
-the list call found, and a second record of it would be a duplicate); and at
-most :attr:`PerListCued.max_fills` sentences per list and chunk are asked about,
-in document order.
+none: a film's plot about a bombing is not an incident); a title line is
+skipped (it restates the main event, which the list call found, and a second
+record of it would be a duplicate); and at most :attr:`PerListCued.max_fills`
+sentences per list and chunk are asked about, in document order, never more
+than the list has room for.
 """
 
 from __future__ import annotations
@@ -73,6 +74,12 @@ def one_record_model(schema: type[BaseModel], name: str) -> type[BaseModel]:
         **fields,
     )
     return model
+
+
+def room_in(schema: type[BaseModel], name: str, used: int) -> int:
+    """How many more records the list ``name`` holds after ``used`` (its ``max_length``; unbounded: a lot)."""
+    limit = next((m.max_length for m in schema.model_fields[name].metadata if isinstance(m, MaxLen)), None)
+    return max(limit - used, 0) if limit is not None else 1 << 30
 
 
 def _is_title(text: str, span: tuple[int, int]) -> bool:
@@ -139,7 +146,8 @@ class PerListCued(PerList):
                 continue
             model = one_record_model(task.schema, name)
             about = list_about(task.schema, name)
-            for start, end in unquoted_cued(job.text, job.span[0], kept, cue)[: self.max_fills]:
+            asked = min(self.max_fills, room_in(task.schema, name, len(found[name])))
+            for start, end in unquoted_cued(job.text, job.span[0], kept, cue)[:asked]:
                 sentence = job.doc.text[start:end]
                 step = [*messages, fill_message(name, about, sentence)]
                 try:
