@@ -549,7 +549,6 @@ class Casualties(GroundedRecord):
             self.side, self.side_en = counted[:120], None
         return self
 
-
     @model_validator(mode="after")
     def _none_quoted(self, info: ValidationInfo) -> Casualties:
         """A side quoted as "No casualties were reported" lost 0 killed and 0 wounded, not an unknown number.
