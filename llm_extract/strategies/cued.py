@@ -88,9 +88,7 @@ def _is_title(text: str, span: tuple[int, int]) -> bool:
     return not text[:start].strip() and text[end : end + 1] == "\n" and not text[start:end].rstrip().endswith(_ENDS)
 
 
-def unquoted_cued(
-    text: str, offset: int, records: Sequence[Any], cue: Callable[[str], bool]
-) -> list[tuple[int, int]]:
+def unquoted_cued(text: str, offset: int, records: Sequence[Any], cue: Callable[[str], bool]) -> list[tuple[int, int]]:
     """The sentences of ``text`` (a chunk starting at ``offset``) that ``cue`` accepts and no record quotes.
 
     Offsets are the document's. A record quotes a sentence when one of its
