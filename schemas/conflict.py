@@ -842,9 +842,6 @@ def _repeat_key(record: Incident | Negotiation | PersonnelChange) -> tuple[Any, 
     return (quotes, record.date.value, kind)
 
 
-_TOLL = "toll"
-
-
 def _toll_key(record: Incident | Negotiation | PersonnelChange) -> tuple[Any, ...] | None:
     """What two incidents share when they are one event told twice with its toll, or ``None``.
 
@@ -860,7 +857,7 @@ def _toll_key(record: Incident | Negotiation | PersonnelChange) -> tuple[Any, ..
     if not dead:
         return None
     place = normalize(record.location.as_written).lower() if record.location.as_written else None
-    return (_TOLL, place, record.date.value, record.sub_event_type, dead)
+    return ("toll", place, record.date.value, record.sub_event_type, dead)
 
 
 def _quoted(record: Incident | Negotiation) -> str:
@@ -953,20 +950,17 @@ class ConflictRecords(_Model):
             first: dict[tuple[Any, ...], tuple[int, int]] = {}  # repeat key -> the first's index: kept, answer
             for i, record in enumerate(records):
                 reason = _unsupported(record)
-                keys = [k for k in (_repeat_key(record), _toll_key(record)) if k is not None]
+                quoted = "quotes, date and sub-event type" if name == "incidents" else "quotes and date"
+                toll = "place, date, sub-event type and dead"
+                candidates = ((_repeat_key(record), quoted), (_toll_key(record), toll))
+                keys = {k: same for k, same in candidates if k is not None}  # repeat key -> what it compares
                 key = next((k for k in keys if k in first), None)
                 if reason is None and key is not None:
                     j, original = first[key]
                     if not _two_places(kept[name][j], record):
                         better, other = sorted((kept[name][j], record), key=_support, reverse=True)
                         kept[name][j] = _gaps_filled(better, other)
-                        same = (
-                            "quotes and date"
-                            if name != "incidents"
-                            else "place, date, sub-event type and dead"
-                            if key[0] == _TOLL
-                            else "quotes, date and sub-event type"
-                        )
+                        same = keys[key]
                         reason = f"repeats {name}[{original}] (the same {same}): one record, the better supported kept"
                         if name == "incidents":
                             moved[i] = j

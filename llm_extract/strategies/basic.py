@@ -7,6 +7,7 @@ import logging
 from functools import lru_cache
 from typing import Any
 
+from annotated_types import MaxLen, MinLen
 from pydantic import BaseModel, ConfigDict, create_model
 from pydantic_core import PydanticUndefined
 
@@ -20,18 +21,23 @@ __all__ = ["CompactOneCall", "OneCall", "PerList", "list_about", "one_list_model
 
 
 @lru_cache(maxsize=256)
-def one_list_model(schema: type[BaseModel], name: str) -> type[BaseModel]:
+def one_list_model(schema: type[BaseModel], name: str, at_most: int | None = None) -> type[BaseModel]:
     """``schema`` reduced to its one list field ``name``, required (so the answer is explicit).
 
-    Made once per task and list: instructor and a grammar-constrained
-    backend cache their work per class.
+    ``at_most`` replaces the list's own length bounds (``per-list-cued`` asks
+    for at most one record; a grammar caps the list there). Made once per
+    task and list: instructor and a grammar-constrained backend cache their
+    work per class.
     """
     info = copy.copy(schema.model_fields[name])
     info.default = PydanticUndefined
     info.default_factory = None
+    if at_most is not None:  # a new list: the copy shares the original's
+        info.metadata = [*(m for m in info.metadata if not isinstance(m, (MaxLen, MinLen))), MaxLen(at_most)]
+    suffix = "" if at_most is None else "_one" if at_most == 1 else f"_max{at_most}"
     fields: dict[str, Any] = {name: (info.annotation, info)}
     model: type[BaseModel] = create_model(
-        f"{schema.__name__}_{name}",
+        f"{schema.__name__}_{name}{suffix}",
         __config__=ConfigDict(extra="forbid"),
         __doc__=schema.__doc__,
         **fields,

@@ -23,24 +23,21 @@ than the list has room for.
 
 from __future__ import annotations
 
-import copy
 import logging
 from collections.abc import Callable, Sequence
-from functools import lru_cache
 from typing import Any
 
-from annotated_types import MaxLen, MinLen
-from pydantic import BaseModel, ConfigDict, ValidationError, create_model
-from pydantic_core import PydanticUndefined
+from annotated_types import MaxLen
+from pydantic import BaseModel, ValidationError
 
 from ..cache import sha256_text
 from ..errors import AnswerCutOff, ExtractionError
 from ..grounding import grounding, iter_evidence, quotable_passages
 from .base import Job, register_strategy
-from .basic import PerList, list_about
+from .basic import PerList, list_about, one_list_model
 from .detect import sentences
 
-__all__ = ["FILL", "PerListCued", "as_read", "fill_message", "one_record_model", "unquoted_cued"]
+__all__ = ["FILL", "PerListCued", "as_read", "fill_message", "unquoted_cued"]
 
 log = logging.getLogger("llm_extract")
 
@@ -57,23 +54,6 @@ def fill_message(name: str, about: str, sentence: str) -> dict[str, str]:
     """The user message asking for the one record of list ``name`` that ``sentence`` reports."""
     what = f" ({about.rstrip('.')})" if about else ""
     return {"role": "user", "content": FILL.format(name=name, about=what, sentence=sentence)}
-
-
-@lru_cache(maxsize=256)
-def one_record_model(schema: type[BaseModel], name: str) -> type[BaseModel]:
-    """``schema`` reduced to its list ``name``, required and at most one item long (a grammar caps it)."""
-    info = copy.deepcopy(schema.model_fields[name])
-    info.default = PydanticUndefined
-    info.default_factory = None
-    info.metadata = [*(m for m in info.metadata if not isinstance(m, (MaxLen, MinLen))), MaxLen(1)]
-    fields: dict[str, Any] = {name: (info.annotation, info)}
-    model: type[BaseModel] = create_model(
-        f"{schema.__name__}_{name}_one",
-        __config__=ConfigDict(extra="forbid"),
-        __doc__=schema.__doc__,
-        **fields,
-    )
-    return model
 
 
 def room_in(schema: type[BaseModel], name: str, used: int) -> int:
@@ -142,7 +122,7 @@ class PerListCued(PerList):
             kept = getattr(read, name, None)
             if name not in found or not kept:
                 continue
-            model = one_record_model(task.schema, name)
+            model = one_list_model(task.schema, name, at_most=1)
             about = list_about(task.schema, name)
             asked = min(self.max_fills, room_in(task.schema, name, len(found[name])))
             for start, end in unquoted_cued(job.text, job.span[0], kept, cue)[:asked]:
