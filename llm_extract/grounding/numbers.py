@@ -398,7 +398,7 @@ def count_mentions(
             return _DOUBT  # "two soldiers and three civilians were killed"
         return CountMention(value, _as_written(noun, text) if noun else None)
 
-    found: dict[str, set[CountMention]] = {}
+    found: dict[str, list[CountMention]] = {}  # in the order the text writes them
     for i in range(len(tokens)):
         kind = kind_of(i)
         if kind is None:
@@ -409,17 +409,23 @@ def count_mentions(
             kind_of(i - 2) if i and tokens[i - 1] in _ANDS else None,
         )
         if any(k not in (None, kind) for k in (*neighbours, *before)):
-            found.setdefault(kind, set()).add(_DOUBT)  # "killed or wounded 15", "قتل وجرح 15": one number, two counts
+            found.setdefault(kind, []).append(_DOUBT)  # "killed or wounded 15", "قتل وجرح 15": one number, two counts
             continue
         if i > 0 and tokens[i - 1] in _SUBSET:
             continue  # "among the dead": what follows is a part of them
         dual = _dual(tokens[i], lexicon)
         mention = CountMention(2, None) if dual else forward(i) or backward(i)
         if mention is _DOUBT or (mention is not None and mention.value in stated and mention.value > 0):
-            found.setdefault(kind, set()).add(mention)
+            found.setdefault(kind, []).append(mention)
     # A kind that met a doubtful number anywhere in the quote is read nowhere in it: "4 killed including
     # 3 children and 43 others injured ... one person was injured" states no one number of wounded.
-    return {k: next(iter(ms)) for k, ms in found.items() if _DOUBT not in ms and len({m.value for m in ms}) == 1}
+    # Of one number written twice ("Six Killed ... Six people were killed") the first telling that names
+    # what it counts is the mention: the same text reads the same in every process.
+    return {
+        k: next((m for m in ms if m.noun is not None), ms[0])
+        for k, ms in found.items()
+        if _DOUBT not in ms and len({m.value for m in ms}) == 1
+    }
 
 
 def times_written(value: int, text: str, lexicon: NumberLexicon | None = None) -> int:

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationIn
 from pydantic.json_schema import SkipJsonSchema
 
 from .context import context_of
+from .dates import dates_blanked
 from .lexicon import NO_LEXICON, NumberLexicon
 from .numbers import Stated, count_mentions, names_count, numbers_stated, times_written
 from .text import SourceText, quotable_passages
@@ -115,8 +116,8 @@ class GroundedRecord(BaseModel):
             value = getattr(self, name)
             if value is None:
                 continue
-            if stated is None:
-                stated = numbers_stated(quotes, lexicon)
+            if stated is None:  # a date's day or year is no count
+                stated = numbers_stated(dates_blanked(quotes), lexicon)
             field, misread = f"{type(self).__name__}.{name}={value}", None
             if value not in stated:
                 problem = f"{field} is not stated in this record's evidence quotes"
