@@ -221,6 +221,32 @@ def test_the_weapon_the_quotes_name_replaces_the_models_sub_event_type_and_its_e
     assert (record.event_type.value, record.sub_event_type.value) == ("Explosions/Remote violence", "Air/drone strike")
 
 
+def test_a_protest_type_gives_way_to_the_weapon_quotes_that_name_no_crowd() -> None:
+    """The 1.5B model wrote "Excessive force against protesters" for a bombing, "Violent demonstration" for a strike."""
+    quote = "an explosive device went off in the northern city of Aleppo killing six people"
+    with grounding(SourceText(f"Raqqa province. {quote}."), lexicon=LEXICON, model_answer=True):
+        record = Incident.model_validate(
+            incident(
+                sub_event_type="Excessive force against protesters", date={"text": ""}, evidence=[{"quote": quote}]
+            )
+        )
+    assert (record.event_type.value, record.sub_event_type.value) == (
+        "Explosions/Remote violence",
+        "Remote explosive/landmine/IED",
+    )
+
+
+def test_a_protest_its_quotes_name_keeps_its_type_whatever_weapon_they_name() -> None:
+    quote = "security forces fired rockets at protesters in Daraa"
+    with grounding(SourceText(f"Raqqa province. {quote}."), lexicon=LEXICON, model_answer=True):
+        record = Incident.model_validate(
+            incident(
+                sub_event_type="Excessive force against protesters", date={"text": ""}, evidence=[{"quote": quote}]
+            )
+        )
+    assert record.sub_event_type.value == "Excessive force against protesters"
+
+
 @pytest.mark.parametrize(
     ("sub_event_type", "quote"),
     [
@@ -303,6 +329,45 @@ def test_a_negotiation_whose_quotes_name_no_meeting_or_agreement_is_dropped() ->
     assert read(SPORT, {"negotiations": [negotiation]})[0].negotiations == []
 
 
+TALKS = "The UN envoy held urgent talks in Sanaa on the fighting in Hodeidah"
+
+
+def test_an_incident_whose_quotes_tell_of_talks_and_state_no_toll_or_weapon_is_dropped() -> None:
+    """bbc-arabic-44510170: the envoy's talks "on the fighting" came back as an incident (and as a negotiation)."""
+    talks = incident(location={"as_written": "Sanaa"}, date={"text": ""}, evidence=[{"quote": TALKS}])
+    result, warnings = read(f"{TALKS}.", {"incidents": [talks]})
+    assert result.incidents == []
+    assert warnings == [
+        "dropped incidents[0]: its quotes state no toll and name no way of fighting, but tell of talks or a change "
+        "of post"
+    ]
+
+
+def test_an_incident_whose_quotes_tell_of_talks_and_its_toll_is_kept() -> None:
+    quote = "Air strikes killed 12 civilians in Hodeidah during the talks"
+    strike = incident(location={"as_written": "Hodeidah"}, date={"text": ""}, evidence=[{"quote": quote}])
+    assert len(read(f"{quote}.", {"incidents": [strike]})[0].incidents) == 1
+
+
+def test_according_to_names_no_accord() -> None:
+    """sputnik: "According to the SANA news agency the incident took place …" came back as a negotiation."""
+    quote = "According to the SANA news agency the incident took place in the Al Midan district"
+    negotiation = {"date": {"text": ""}, "summary": "Talks.", "evidence": [{"quote": quote}]}
+    assert read(f"{quote}.", {"negotiations": [negotiation]})[0].negotiations == []
+
+
+def test_a_personnel_change_whose_person_is_its_own_source_is_dropped() -> None:
+    """A correspondent who "revealed that 15 people died" came back appointed, on his own word."""
+    quote = "Sputnik correspondent revealed that 15 people died including five policemen"
+    claim = {"change_type": "appointment", "source": "Sputnik correspondent", "evidence": [{"quote": quote}]}
+    change = {"person": "Sputnik correspondent", "claims": [claim], "evidence": [{"quote": quote}]}
+    records, warnings = read(f"{quote}.", {"personnel_changes": [change]})
+    assert records.personnel_changes == []
+    assert warnings == [
+        "dropped personnel_changes[0]: 'Sputnik correspondent' is who reports the deaths, not whose post changed"
+    ]
+
+
 SOCIAL = "ورحب على مواقع التواصل الاجتماعي مغردون عراقيون بقدوم المنتخب السعودي لخوض المباراة"
 
 
@@ -382,20 +447,21 @@ def test_a_repeat_fills_only_what_the_first_left_empty_so_no_count_is_added_twic
     assert [a.name for a in record.actors] == ["Coalition"]
 
 
-SUNDAY = [{"quote": "killed 12 civilians on Sunday"}]  # names no weapon: the model's sub-event type stays
+HIT = [{"quote": "The village was hit"}]  # names no weapon and no toll: the model's sub-event type stays
 
 
 @pytest.mark.parametrize(
     ("first", "other"),
     [
-        ({}, {"date": {"text": ""}}),
-        ({"evidence": SUNDAY}, {"evidence": SUNDAY, "sub_event_type": "Shelling/artillery/missile attack"}),
+        ({}, {"date": {"text": "8 October 2016"}}),
+        ({"evidence": HIT}, {"evidence": HIT, "sub_event_type": "Shelling/artillery/missile attack"}),
         ({}, {"evidence": [{"quote": "air strikes on the village of al-Saleh"}]}),
     ],
     ids=["another date", "another sub-event type", "other quotes, no toll"],
 )
 def test_incidents_that_differ_in_date_type_or_quotes_stay_two(first: dict[str, Any], other: dict[str, Any]) -> None:
-    assert len(read(ARTICLE, {"incidents": [incident(**first), incident(**other)]})[0].incidents) == 2
+    text = f"{ARTICLE} The village was hit on 8 October 2016 too."
+    assert len(read(text, {"incidents": [incident(**first), incident(**other)]})[0].incidents) == 2
 
 
 def told_again(dead: int) -> tuple[str, list[dict[str, Any]]]:
@@ -409,15 +475,72 @@ def told_again(dead: int) -> tuple[str, list[dict[str, Any]]]:
     return f"{ARTICLE} {again}.", [strike(QUOTE, 12), strike(again, dead)]
 
 
-def test_an_incident_told_again_with_its_place_date_type_and_dead_is_one_record() -> None:
+def test_an_incident_told_again_with_its_dead_and_no_other_date_or_place_is_one_record() -> None:
     """per-list-cued asked again about a sentence retelling the event it had found, and got it twice."""
     text, twice = told_again(12)
     result, warnings = read(text, {"incidents": twice})
     assert len(result.incidents) == 1
     assert warnings == [
-        "dropped incidents[1]: repeats incidents[0] (the same place, date, sub-event type and dead): "
+        "dropped incidents[1]: repeats incidents[0] (the same dead, no other date or place): "
         "one record, the better supported kept"
     ]
+
+
+def test_a_headline_lead_and_body_telling_one_toll_are_one_record_with_the_date_the_lead_states() -> None:
+    """asharq-al-awsat: the headline, the dated lead and the body each came back as an incident, each its own type."""
+    headline = "Six Killed in Aleppo Bombing"
+    lead = "Posted on April 19 2017. Six people were killed in a blast that rocked Aleppo"
+    body = "an explosive device went off in the northern city of Aleppo killing six people and wounding 30 others"
+    text = f"{headline}. {lead}. State TV said {body}."
+
+    def told(quote: str, sub_event_type: str, date: str = "") -> dict[str, Any]:
+        return incident(
+            date={"text": date},
+            location={"as_written": "Aleppo"},
+            sub_event_type=sub_event_type,
+            casualties=[{"side": "people", "killed": 6, "evidence": [{"quote": quote}]}],
+            evidence=[{"quote": quote}],
+        )
+
+    answer = {
+        "incidents": [
+            told(headline, "Remote explosive/landmine/IED"),
+            told(lead, "Excessive force against protesters", "April 19 2017"),
+            told(body, "Excessive force against protesters"),
+        ]
+    }
+    result, _ = read(text, answer)
+    [record] = result.incidents
+    assert record.date.value == "2017-04-19"
+    assert [c.killed for c in record.casualties] == [6]
+
+
+def test_the_repeat_kept_without_a_date_takes_the_date_of_the_one_dropped() -> None:
+    losses = [{"side": "civilians", "killed": 12, "evidence": [{"quote": QUOTE}]}]
+    actors = [{"name": "Coalition", "type": "foreign_force"}]
+    undated = incident(date={"text": ""}, casualties=losses, actors=actors)
+    result, _ = read(ARTICLE, {"incidents": [undated, incident(casualties=losses)]})
+    [record] = result.incidents
+    assert ([a.name for a in record.actors], record.date.value) == (["Coalition"], "2017-10-08")
+
+
+def test_tolls_of_two_places_are_two_incidents() -> None:
+    text = "Strikes killed 6 people in Aleppo. Shelling killed 6 people in Hama."
+    answer = {
+        "incidents": [
+            incident(
+                date={"text": ""},
+                location={"as_written": town},
+                casualties=[{"side": "people", "killed": 6, "evidence": [{"quote": quote}]}],
+                evidence=[{"quote": quote}],
+            )
+            for town, quote in (
+                ("Aleppo", "Strikes killed 6 people in Aleppo"),
+                ("Hama", "Shelling killed 6 people in Hama"),
+            )
+        ]
+    }
+    assert len(read(text, answer)[0].incidents) == 2
 
 
 def test_an_incident_told_again_with_another_toll_stays_two() -> None:
