@@ -66,6 +66,39 @@ def test_children_among_the_dead_are_not_the_wounded() -> None:
     assert counts("the names of 69 civilians killed including 19 children") == {"killed": 69}
 
 
+@pytest.mark.parametrize(
+    ("quote", "expected"),
+    [
+        ("On Thursday 23 civilians including nine children were killed in regime air raids", 23),
+        ("On Tuesday 11 people including six school children were killed in regime shelling", 11),
+    ],
+)
+def test_the_dead_are_the_group_a_subset_is_part_of(quote: str, expected: int) -> None:
+    """The gold's 23 was refused by a reader that took the nine children (the number next to the verb)."""
+    assert counts(quote) == {"killed": expected}
+
+
+def test_a_subset_of_a_vague_number_states_no_count() -> None:
+    assert counts("Dozens including nine children were killed") == {}
+
+
+def test_a_models_count_of_a_subset_becomes_the_count_its_quote_states() -> None:
+    """The 1.5B model wrote killed=9 from "23 civilians including nine children were killed"."""
+    quote = "On Thursday 23 civilians including nine children were killed in regime air raids"
+    with grounding(SourceText(f"{quote}."), lexicon=LEXICON, model_answer=True) as ctx:
+        losses = Casualties.model_validate({"side": "civilians", "killed": 9, "evidence": [{"quote": quote}]})
+    assert losses.killed == 23
+    assert "Casualties.killed=9 is not the killed count its quotes state (23); recorded as unknown" in ctx["warnings"]
+
+
+def test_a_persons_count_stays_as_written_whatever_the_quote_reads() -> None:
+    """Gold records are checked, not read: a stated number a person chose is theirs."""
+    quote = "On Thursday 23 civilians including nine children were killed in regime air raids"
+    with grounding(SourceText(f"{quote}."), lexicon=LEXICON):
+        losses = Casualties.model_validate({"side": "children", "killed": 9, "evidence": [{"quote": quote}]})
+    assert losses.killed == 9
+
+
 def test_two_different_numbers_for_one_count_leave_it_unknown() -> None:
     assert counts("3 people were killed in Idlib. In Aleppo 5 people were killed") == {}
 

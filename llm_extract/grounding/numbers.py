@@ -375,6 +375,13 @@ def count_mentions(
             return False
         return person(before - 1) or _number_token(tokens[before - 1], lexicon)
 
+    def whole(k: int) -> CountMention | None:
+        """The count of the group written right before a subset ("23 civilians" before "including nine children")."""
+        if not person(k):
+            return _DOUBT
+        found = number_at(adjectives(k - 1, -1), -1)
+        return CountMention(found[0], _as_written(tokens[k], text)) if found is not None else _DOUBT
+
     def backward(i: int) -> CountMention | None:
         k = i - 1
         while k >= 0 and tokens[k] in _VERBS and i - k <= 3:
@@ -390,6 +397,8 @@ def count_mentions(
         if found is None:
             return None
         value, before = found
+        if before >= 0 and tokens[before] in _SUBSET:  # "23 civilians including nine children were killed"
+            return whole(before - 1)
         if before >= 0 and tokens[before] in _NOT:
             return None
         if before >= 0 and kind_of(before) and takes_following(before):
