@@ -486,13 +486,21 @@ _AGENT_VERBS = {
     "wounded": r"wound|wounds|wounded|wounding|injure|injures|injured|injuring",
 }
 """English verbs whose subject does the killing or wounding: "rebels killed 14 people"."""
+_WEAPON_NOUNS = (
+    r"air\s*raids?|air\s*strikes?|airstrikes?|shelling|shells|fire|gunfire|rockets?|missiles?|mortars?"
+    r"|bombardment|bombing|strikes?|planes?|warplanes?|jets?|helicopters?|snipers?|drones?"
+)
+"""English nouns of a weapon or an attack whose owner, written right before, did the killing: "regime air raids"."""
+_HOLDS = re.compile(r"\b[^\W\d_]+-(?:held|controlled|run)\b")
+"""A side written as a place's holder ("a rebel-held area") names where, not who lost."""
 
 
 def _does(side: str, kind: str, quotes: str) -> bool:
-    """Whether ``quotes`` write ``side`` as the subject of the count's verb ("government forces of killing").
+    """Whether ``quotes`` write ``side`` as the one that did the count's harm ("government forces of killing").
 
     Only the side's last word, right before the verb (or "of" and the
-    verb), makes it the subject: in "two trucks of the regime forces were
+    verb) or right before a weapon (:data:`_WEAPON_NOUNS`: "killed in regime
+    air raids"), makes it the doer: in "two trucks of the regime forces were
     killed" and "evacuees from the pro-regime areas killing more than 120"
     the losses stay the side's.
     """
@@ -500,7 +508,8 @@ def _does(side: str, kind: str, quotes: str) -> bool:
     words = re.findall(r"[^\W\d_]+", side.lower())
     if verbs is None or not words:
         return False
-    return re.search(rf"\b{re.escape(words[-1])}\s+(?:of\s+)?(?:{verbs})\b", quotes.lower()) is not None
+    doer = rf"\b{re.escape(words[-1])}\s+(?:(?:of\s+)?(?:{verbs})|(?:{_WEAPON_NOUNS}))\b"
+    return re.search(doer, quotes.lower()) is not None
 
 
 _NO_LOSSES = (
@@ -540,10 +549,11 @@ class Casualties(GroundedRecord):
         "government") rather than from the losses' own quote, or name the
         side that did the killing ("Syrian rebels" for "rebels killed at least
         14 people"). During extraction (``model_answer``), a side the quote
-        writes as the subject of the count's verb (:func:`_does`) becomes the
+        writes as the doer of the count's harm (:func:`_does`) becomes the
         noun the quote counts; otherwise a side none of whose words the quotes
-        hold becomes the noun the quote counts, as the incident's own reader
-        names it. A quote that counts no noun leaves the model's side.
+        hold (but as a place's holder, "a regime-held area") becomes the noun
+        the quote counts, as the incident's own reader names it. A quote that
+        counts no noun leaves the model's side.
         """
         ctx = context_of(info)
         if not ctx or not ctx.get("model_answer"):
@@ -560,7 +570,7 @@ class Casualties(GroundedRecord):
             if getattr(self, kind) == mentions[kind].value and _does(self.side, kind, quotes):
                 self.side, self.side_en = noun[:120], None
                 return self
-        if side & word_forms(quotes):
+        if side & word_forms(_HOLDS.sub(" ", quotes)):
             return self
         counted = next(iter(nouns.values()), None)
         if counted is not None:

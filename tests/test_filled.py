@@ -633,8 +633,17 @@ def test_a_side_its_quote_names_stays_as_the_model_wrote_it() -> None:
         ("government forces", 1000, "accused government forces of killing well over 1000 civilians", "civilians"),
         ("evacuees", 120, "buses with evacuees from pro-regime areas killing over 120 mostly women", "evacuees"),
         ("قوات النظام", 5, "بينما قُتل خمسة عناصر لقوات النظام", "قوات النظام"),
+        ("regime", 23, "23 civilians including nine children were killed in regime air raids", "civilians"),
+        ("regime", 1, "one civilian was killed in a regime-held area of the divided city", "civilian"),
     ],
-    ids=["the killers named", "the accused named", "the dead named before the blast", "the dead named after"],
+    ids=[
+        "the killers named",
+        "the accused named",
+        "the dead named before the blast",
+        "the dead named after",
+        "the raids' owner named",
+        "the place's holder named",
+    ],
 )
 def test_a_side_the_quote_writes_as_the_killer_becomes_the_noun_it_counts(
     side: str, killed: int, quote: str, expected: str
