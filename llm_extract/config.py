@@ -175,7 +175,8 @@ class EmbeddedBackendConfig(_BackendBase):
     deadline: float = Field(default=1800.0, gt=0.0, le=86_400.0)
     steps: bool = Field(
         default=True,
-        description="without strategy: per-list (one record list at a time, sharing the prompt) or one-call",
+        description="without strategy: per-list-cued (one record list at a time, sharing the prompt, then "
+        "one more call per cued sentence no record quotes) or one-call",
     )
     max_items: int | None = Field(
         default=4,
@@ -197,8 +198,13 @@ class EmbeddedBackendConfig(_BackendBase):
         return self.mode or "json_schema"
 
     def default_strategy(self) -> str:
-        """``strategy``, or one call per record list (``steps``, the default) or one call for all."""
-        return self.strategy or ("per-list" if self.steps else "one-call")
+        """``strategy``, or one call per record list and per cued sentence (``steps``, the default) or one call.
+
+        ``per-list-cued`` by the numbers (dev set, 31 documents, the 1.5B model, read at b115aff):
+        P 0.54, R 0.48, F1 0.50 in 132 s per article, against ``per-list``'s P 0.51, R 0.30, F1 0.38 in
+        88 s; 0 records on the negative controls for both (docs/strategies.md).
+        """
+        return self.strategy or ("per-list-cued" if self.steps else "one-call")
 
     def sampling(self) -> dict[str, Any]:
         return super().sampling() | {"repeat_penalty": self.repeat_penalty}

@@ -106,10 +106,10 @@ def article_of(request: RecordedRequest) -> str:
 # --- choosing a strategy ------------------------------------------------------------------
 
 
-def test_default_strategy_is_one_call_for_servers_and_per_list_for_the_embedded_model() -> None:
+def test_default_strategy_is_one_call_for_servers_and_per_list_cued_for_the_embedded_model() -> None:
     server = OpenAICompatibleBackendConfig(kind="openai-compatible", model="m", base_url="http://127.0.0.1:1/v1")
     assert server.default_strategy() == "one-call"
-    assert EmbeddedBackendConfig(kind="embedded").default_strategy() == "per-list"
+    assert EmbeddedBackendConfig(kind="embedded").default_strategy() == "per-list-cued"
     assert EmbeddedBackendConfig(kind="embedded", steps=False).default_strategy() == "one-call"
     assert EmbeddedBackendConfig(kind="embedded", strategy="detect-then-fill").default_strategy() == "detect-then-fill"
 

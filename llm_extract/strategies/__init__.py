@@ -2,9 +2,9 @@
 
 * ``one-call``: every record list in one call (the default for servers);
 * ``one-call-compact``: the same with the schema sent without titles and descriptions;
-* ``per-list``: one call per record list after the same prompt (the embedded default);
+* ``per-list``: one call per record list after the same prompt;
 * ``per-list-cued``: per list, then one more call for each sentence the task's cues pick
-  and no record quotes (at most three per list);
+  and no record quotes (at most three per list; the embedded default);
 * ``detect-then-fill``: label each sentence with the list it reports (or none),
   then fill one record list per group of detected sentences, only those quotable.
 
