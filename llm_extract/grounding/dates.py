@@ -27,49 +27,20 @@ import datetime as dt
 import re
 from typing import Literal
 
+from .datewords import _DAY_AFTER, _DAY_BEFORE, _ISO, _MONTH_WORD, _MONTHS, _NUMERIC, _YEAR_AFTER
 from .spans import _WEEKDAY_NAMES, date_problem
 from .text import EDGE_JUNK, normalize
 
 Precision = Literal["day", "month", "year"]
 
-_MONTH_NAMES: dict[int, tuple[str, ...]] = {
-    1: ("january", "jan", "كانون الثاني", "يناير"),
-    2: ("february", "feb", "شباط", "فبراير"),
-    3: ("march", "mar", "آذار", "مارس"),
-    4: ("april", "apr", "نيسان", "أبريل", "ابريل"),
-    5: ("may", "أيار", "مايو"),
-    6: ("june", "jun", "حزيران", "يونيو", "يونيه"),
-    7: ("july", "jul", "تموز", "يوليو", "يوليه"),
-    8: ("august", "aug", "آب", "أغسطس", "اغسطس"),
-    9: ("september", "sep", "sept", "أيلول", "سبتمبر"),
-    10: ("october", "oct", "تشرين الأول", "أكتوبر", "اكتوبر"),
-    11: ("november", "nov", "تشرين الثاني", "نوفمبر"),
-    12: ("december", "dec", "كانون الأول", "ديسمبر"),
-}
-"""English names and abbreviations; the Levantine and the Egyptian Arabic names."""
-
-_MONTHS = {normalize(name): month for month, names in _MONTH_NAMES.items() for name in names}
 _NEEDS_NUMBER = frozenset({"may", "march", "mar", "jan", "sep", normalize("آب")})
 """Month names that are also words ("may", a protest "march", باب with آب inside): read only beside a day or
 year, or, in English, capitalised ("last March")."""
-_MONTH_WORD = re.compile(
-    r"(?<!\w)(?P<prefix>[بلو])?(?P<name>"
-    + "|".join(sorted(map(re.escape, _MONTHS), key=len, reverse=True))
-    + r")(?!\w)",
-    re.IGNORECASE,
-)
-_ISO = re.compile(r"(?<!\d)(\d{4})-(\d{1,2})-(\d{1,2})(?!\d)")
-_NUMERIC = re.compile(r"(?<!\d)(\d{1,2})[./-](\d{1,2})[./-](\d{4})(?!\d)")
 _CLOCK = re.compile(
     r"\b\d{1,2}[:.]\d\d\b|\b(?:at\s+)?\d{3,4}\s*(?:gmt|utc|hrs|hours|h|local time)\b|\bat\s+\d{4}\b", re.IGNORECASE
 )
 _SMALL = re.compile(r"(?<![\d'’])(\d{1,2})(?:st|nd|rd|th)?(?![\d])")
 _YEAR = re.compile(r"(?<![\d'’])((?:19|20)\d\d)(?!\d|s\b|'s\b|’s\b)")
-_DAY_BEFORE = re.compile(r"(?<![\d'’])(\d{1,2})(?:st|nd|rd|th)?\s+(?:of\s+|من\s+|(?:the\s+))?$")
-_DAY_AFTER = re.compile(r"^,?\s*(?:the\s+)?(\d{1,2})(?:st|nd|rd|th)?(?![\d'’-])")
-_YEAR_AFTER = re.compile(
-    r"^,?\s*(?:(?:the\s+)?\d{1,2}(?:st|nd|rd|th)?,?\s+)?(?:(?:من\s+)?(?:عام|العام)\s+)?(?:19|20)\d\d\b"
-)
 _REFUSE = re.compile(
     r"\b(?:next|coming|upcoming|will|since|today|tonight|yesterday|decade)\b|\b(?:19|20)\d0s\b"
     r"|(?<!\w)[وف]?(?:المقبل|القادم|منذ|اليوم|امس|البارحه)(?!\w)|ينيات(?!\w)"
@@ -86,30 +57,6 @@ _ORDINAL = re.compile(
     r"\b(?:first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|eleventh|twelfth|\w+teenth|\w+tieth)\b"
     r"|(?<!\w)(?:ال)?(?:اول|ثاني|ثالث|رابع|خامس|سادس|سابع|ثامن|تاسع|عاشر|عشرين|ثلاثين)(?!\w)"
 )
-
-
-def dates_blanked(text: str) -> str:
-    """``text``, normalised and lower case, with the numbers that write a date blanked out.
-
-    What a count is checked against: "Date of publication 12 June 2016 Dozens
-    of civilians have been killed" states no toll of 12, yet the 1.5B model
-    wrote 12 killed from it. A day beside a month's name, a year after one, and
-    dates in digits ("02.10.2017", "2016-06-12") are blanked; a bare number or
-    year stays (it may be a count).
-    """
-    lower = normalize(text).lower()
-    spans = [m.span() for pattern in (_ISO, _NUMERIC) for m in pattern.finditer(lower)]
-    for m in _MONTH_WORD.finditer(lower):
-        if day := _DAY_BEFORE.search(lower[: m.start()]):
-            spans.append(day.span(1))
-        after = lower[m.end() :]
-        for found, group in ((_DAY_AFTER.search(after), 1), (_YEAR_AFTER.search(after), 0)):
-            if found:
-                spans.append((m.end() + found.start(group), m.end() + found.end(group)))
-    chars = list(lower)
-    for start, end in spans:
-        chars[start:end] = " " * (end - start)
-    return "".join(chars)
 
 
 def date_stated(words: str, published: str | None) -> tuple[str, Precision] | None:

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationIn
 from pydantic.json_schema import SkipJsonSchema
 
 from .context import context_of
-from .dates import dates_blanked
+from .datewords import dates_blanked
 from .lexicon import NO_LEXICON, NumberLexicon
 from .numbers import Stated, count_mentions, names_count, numbers_stated, times_written
 from .text import SourceText, quotable_passages
