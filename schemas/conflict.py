@@ -361,14 +361,21 @@ MEETING_STEMS: tuple[str, ...] = (
 (:func:`_word_starts`: مواقع, sites, is not وقع, signed; الاجتماعي, social, is not a meeting): a negotiation
 whose quotes hold none is not one."""
 
+DEATH_STEMS: tuple[str, ...] = (
+    "kill", "slain", "died", "dead", "death", "assassin", "martyr",
+    "قتل", "مقتل", "مصرع", "اغتيال", "اغتيل", "استشهاد", "استشهد", "وفاه", "توفي",
+)
+"""The words of :data:`CHANGE_STEMS` that name a death."""
+
 CHANGE_STEMS: tuple[str, ...] = (
-    "appoint", "named", "dismiss", "sack", "replac", "resign", "promot", "demot", "transfer", "reassign", "kill",
-    "slain", "died", "dead", "death", "assassin", "martyr", "arrest", "detain", "captur", "abduct", "kidnap",
+    *DEATH_STEMS,
+    "appoint", "named", "dismiss", "sack", "replac", "resign", "promot", "demot", "transfer", "reassign",
+    "arrest", "detain", "captur", "abduct", "kidnap",
     "releas", "freed", "defect", "succeed", "successor", "took over", "became", "sentenc", "jail", "prison",
     "retire", "elected", "sworn", "step down", "stepped down", "oust", "remov", "relieved", "exile", "post",
     "عين", "تعيين", "يعين", "خلف", "يخلف", "اقال", "يقيل", "اقاله", "اعفاء", "اعفي", "ينهي", "انهاء", "تنحي", "تنحيه",
-    "استقال", "رقي", "ترقي", "ترقيه", "ترفيع", "نقل", "حولت", "حوله", "قتل", "مقتل", "مصرع", "اغتيال", "اغتيل",
-    "استشهاد", "استشهد", "وفاه", "توفي", "اعتقال", "اعتقل", "القبض", "قبض", "اسر", "خطف", "اختطاف", "افراج",
+    "استقال", "رقي", "ترقي", "ترقيه", "ترفيع", "نقل", "حولت", "حوله", "اعتقال", "اعتقل", "القبض", "قبض", "اسر",
+    "خطف", "اختطاف", "افراج",
     "افرج", "سراح", "انشق", "اصبح", "تدرج", "منصب", "مناصب", "حكم", "سجن", "تولي", "تسلم", "كلف", "تكليف",
 )
 """Beginnings of words that name a change of post, a death, a capture or a release, each the start of a word
@@ -466,13 +473,7 @@ _POSTS = _word_starts(
     )
 )
 """Words that name a change of post and nothing violent (not a death or an arrest, which :data:`CHANGE_STEMS` hold)."""
-_DEATHS = _word_starts(
-    (
-        *("kill", "slain", "died", "dead", "death", "assassin", "martyr"),
-        *("قتل", "مقتل", "مصرع", "اغتيال", "اغتيل", "استشهاد", "استشهد", "وفاه", "توفي"),
-    )
-)
-"""The words of :data:`CHANGE_STEMS` that name a death."""
+_DEATHS = _word_starts(DEATH_STEMS)
 _STRATEGIC = EventType.STRATEGIC_DEVELOPMENTS
 _MEETING = _word_starts(MEETING_STEMS)
 

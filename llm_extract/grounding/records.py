@@ -11,7 +11,7 @@ from pydantic.json_schema import SkipJsonSchema
 from .context import context_of
 from .datewords import dates_blanked
 from .lexicon import NO_LEXICON, NumberLexicon
-from .numbers import Stated, count_mentions, names_count, numbers_stated, times_written
+from .numbers import CountMention, Stated, count_mentions, names_count, numbers_stated, times_written
 from .text import SourceText, quotable_passages
 
 
@@ -110,21 +110,24 @@ class GroundedRecord(BaseModel):
         found = ctx.get("lexicon") or type(self).number_lexicon
         lexicon = found if isinstance(found, NumberLexicon) else NO_LEXICON
         stated: set[int] | None = None
+        mentions: dict[str, CountMention] | None = None  # what count_mentions reads in the quotes, once per quotes
         for name, finfo in type(self).model_fields.items():
             if not any(isinstance(m, Stated) for m in finfo.metadata):
                 continue
             value = getattr(self, name)
             if value is None:
                 continue
-            if stated is None:  # a date's day or year is no count
+            if stated is None or mentions is None:  # a date's day or year is no count
                 stated = numbers_stated(dates_blanked(quotes), lexicon)
+                mentions = count_mentions(quotes, self.count_words, lexicon) if self.count_words else {}
             field, misread = f"{type(self).__name__}.{name}={value}", None
             if value not in stated:
                 problem = f"{field} is not stated in this record's evidence quotes"
-            elif misread := self._counted_as_other(name, value, quotes, lexicon):
+            elif misread := self._counted_as_other(name, value, quotes, lexicon, mentions):
                 problem = f"{field} is the {misread} count in this record's evidence quotes"
-            elif ctx.get("model_answer") and (misread := self._counted_otherwise(name, value, quotes, lexicon)):
-                problem = f"{field} is not the {name} count its quotes state ({misread})"
+            elif ctx.get("model_answer") and (read := self._counted_otherwise(name, value, mentions)) is not None:
+                misread = str(read)
+                problem = f"{field} is not the {name} count its quotes state ({read})"
             else:
                 continue
             # Reading a stored answer (model_answer) never fails: a stricter reader makes an old number unknown.
@@ -133,7 +136,7 @@ class GroundedRecord(BaseModel):
                 sentence = None if misread else self._sentence_stating(name, value, lexicon, ctx)
                 if sentence is not None:
                     self.evidence.append(sentence)  # type: ignore[attr-defined]
-                    quotes, stated = f"{quotes} {sentence.quote}", None
+                    quotes, stated, mentions = f"{quotes} {sentence.quote}", None, None
                     note = NUMBER_REQUOTED
                 else:
                     object.__setattr__(self, name, None)
@@ -144,7 +147,9 @@ class GroundedRecord(BaseModel):
                 continue
             raise ValueError(problem + ". Quote the words that state the number, or use null (unknown).")
         if ctx.get("model_answer") and self.count_words:
-            self._read_counts(quotes, lexicon, ctx)
+            self._read_counts(
+                mentions if mentions is not None else count_mentions(quotes, self.count_words, lexicon), ctx
+            )
         return self
 
     def _sentence_stating(
@@ -182,7 +187,9 @@ class GroundedRecord(BaseModel):
         most = min((m.max_length for m in limits if isinstance(getattr(m, "max_length", None), int)), default=None)
         return most is None or len(getattr(self, "evidence", [])) < most
 
-    def _counted_as_other(self, name: str, value: int, quotes: str, lexicon: NumberLexicon) -> str | None:
+    def _counted_as_other(
+        self, name: str, value: int, quotes: str, lexicon: NumberLexicon, mentions: Mapping[str, CountMention]
+    ) -> str | None:
         """The other count ``value`` is in the quotes, when they write it once, for that one, and name no ``name``.
 
         "injuring one person" states 1, but as the wounded, and says nothing of
@@ -198,11 +205,10 @@ class GroundedRecord(BaseModel):
             return None
         if times_written(value, quotes, lexicon) != 1:
             return None
-        mentions = count_mentions(quotes, self.count_words, lexicon)
         return next((kind for kind, m in mentions.items() if kind != name and m.value == value), None)
 
-    def _counted_otherwise(self, name: str, value: int, quotes: str, lexicon: NumberLexicon) -> str | None:
-        """The ``name`` count the quotes state without doubt, when it is not ``value`` (as text), else ``None``.
+    def _counted_otherwise(self, name: str, value: int, mentions: Mapping[str, CountMention]) -> int | None:
+        """The ``name`` count the quotes state without doubt (``mentions``), when it is not ``value``, else ``None``.
 
         "23 civilians including nine children were killed": the 1.5B model
         wrote killed=9, a number the quote states, but of the children among
@@ -210,19 +216,16 @@ class GroundedRecord(BaseModel):
         another number is not that count; the count is then read from the
         quote. Only for a model's answer: a person's gold record keeps its count.
         """
-        if name not in self.count_words:
-            return None
-        mention = count_mentions(quotes, self.count_words, lexicon).get(name)
-        return str(mention.value) if mention is not None and mention.value != value else None
+        mention = mentions.get(name)
+        return mention.value if mention is not None and mention.value != value else None
 
-    def _read_counts(self, quotes: str, lexicon: NumberLexicon, ctx: dict[str, object]) -> None:
+    def _read_counts(self, mentions: Mapping[str, CountMention], ctx: dict[str, object]) -> None:
         fields = type(self).model_fields
         missing = {k for k in self.count_words if k in fields and getattr(self, k) is None}
         if not missing:
             return
         # Every count's words are read, so a number is known as the one next to it ("kill 10 injure scores").
-        read = count_mentions(quotes, self.count_words, lexicon).items()
-        for name, mention in ((k, m) for k, m in read if k in missing):
+        for name, mention in ((k, m) for k, m in mentions.items() if k in missing):
             object.__setattr__(self, name, mention.value)
             warnings = ctx.setdefault("warnings", [])
             if isinstance(warnings, list):
