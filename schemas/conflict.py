@@ -206,6 +206,10 @@ class DatePrecision(StrEnum):
     UNKNOWN = "unknown"
 
 
+_PRECISION_OF_VALUE = (DatePrecision.YEAR, DatePrecision.MONTH, DatePrecision.DAY)
+"""A value's precision by its number of dashes: the pattern allows YYYY, YYYY-MM and YYYY-MM-DD only."""
+
+
 class EventDate(_Model):
     """A date as the article gives it, resolved as far as the text allows."""
 
@@ -225,9 +229,17 @@ class EventDate(_Model):
         Small models copy the date words and leave the value empty. During
         extraction (``model_answer``) the value the words state without doubt,
         resolved against the publication date, is filled in (see :func:`date_stated`).
+        A value written with precision "unknown" takes the precision its own
+        shape states, so a right day is not scored as half a date.
         """
         ctx = context_of(info)
-        if self.value is not None or not self.text or not ctx or not ctx.get("model_answer"):
+        if not ctx or not ctx.get("model_answer"):
+            return self
+        if self.value is not None:
+            if self.precision is DatePrecision.UNKNOWN:  # "2018-02-27", precision "unknown": the value says day
+                self.precision = _PRECISION_OF_VALUE[self.value.count("-")]
+            return self
+        if not self.text:
             return self
         published = ctx.get("published")
         read = date_stated(self.text, published if isinstance(published, str) else None)

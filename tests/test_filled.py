@@ -119,6 +119,15 @@ def test_a_date_value_the_model_gave_stays_the_models() -> None:
     assert date.value == "2017-10-08"  # a weekday alone is not read, but the model's resolution of it stands
 
 
+@pytest.mark.parametrize(("value", "precision"), [("2017-10-08", "day"), ("2017-10", "month"), ("2017", "year")])
+def test_a_date_value_written_with_precision_unknown_takes_the_precision_of_its_form(
+    value: str, precision: str
+) -> None:
+    with grounding(SourceText(ARTICLE), lexicon=LEXICON, published="2017-10-08", model_answer=True):
+        date = EventDate.model_validate({"text": "8 October 2017", "value": value, "precision": "unknown"})
+    assert (date.value, date.precision.value) == (value, precision)
+
+
 @pytest.mark.parametrize(
     ("place", "expected"),
     [
