@@ -909,10 +909,12 @@ def _same_toll(a: Incident | Negotiation | PersonnelChange, b: Incident | Negoti
     "It had initially given a death toll of 22"; an observatory's 12 and the
     committees' 13): then the sub-event type must agree and the place be
     written alike (as written, not a normalized "Aleppo" that two
-    neighbourhoods share), and both state a toll, or one does and both state
-    the same day. An incident without a stated toll and an unknown date is
-    never merged here: two strikes on one town may both be unnamed, and the
-    dev set has a day's attack in Tripoli beside the month's clashes there.
+    neighbourhoods share), and both state a toll, or one does and their
+    dates are the same (both unknown included: the seed's "battle of Jasim",
+    no toll, is its clash with two dead). Two incidents without a toll are
+    never merged here: two strikes on one town may both be unnamed. A dev
+    article's day's attack in Tripoli, undated, stays apart from "earlier
+    this month" clashes there, which that quote dates (:func:`date_in`).
     """
     if not isinstance(a, Incident) or not isinstance(b, Incident):
         return False
@@ -924,7 +926,7 @@ def _same_toll(a: Incident | Negotiation | PersonnelChange, b: Incident | Negoti
     placed = [r.location.as_written or r.location.normalized for r in (a, b)]
     if tolls[0] & tolls[1]:
         return not all(placed) or _PLACE(a, b) > 0
-    same_day = bool(dates[0]) and dates[0] == dates[1]
+    same_day = dates[0] == dates[1]  # the same day, or neither dated
     return (
         a.sub_event_type == b.sub_event_type
         and all(placed)
@@ -987,6 +989,39 @@ def _gaps_filled(kept: Any, repeat: Any) -> Any:
     return kept.model_copy(update=update) if update else kept
 
 
+_ONE_KEPT = "one record, the better supported kept"
+
+
+def _joined(a: Any, b: Any) -> Any:
+    """One record of two tellings: the one whose quotes write more of its values, its gaps filled from the other."""
+    better, other = sorted((a, b), key=_support, reverse=True)
+    return _gaps_filled(better, other)
+
+
+def _join_retold(name: str, kept: list[Any], answer: list[int], moved: dict[int, int], warnings: Any) -> None:
+    """Join the kept records that :func:`_same_toll` finds one event, until no two are, in place.
+
+    Pairs are looked at again after each join, since the record a join keeps
+    can take the other's type: on the seed, an IED with two dead joined the
+    armed clash that states them, and only then did the clash told again
+    without a toll ("the battle of Jasim") join it. ``answer`` maps kept
+    indexes to the answer's, ``moved`` the answer's incidents to kept indexes.
+    """
+    joined = True
+    while joined:
+        pairs = ((j, k) for j in range(len(kept)) for k in range(j + 1, len(kept)))
+        j, k = next(((j, k) for j, k in pairs if _same_toll(kept[j], kept[k])), (-1, -1))
+        joined = j >= 0
+        if joined:
+            kept[j] = _joined(kept[j], kept.pop(k))
+            dropped = answer.pop(k)
+            for i, at in moved.items():
+                moved[i] = j if at == k else at - (at > k)
+            if isinstance(warnings, list):
+                reason = f"repeats {name}[{answer[j]}] (the same event, told again with its toll): {_ONE_KEPT}"
+                warnings.append(f"dropped {name}[{dropped}]: {reason}")
+
+
 class ConflictRecords(_Model):
     """Everything one article reports. Empty lists when it reports nothing."""
 
@@ -1038,20 +1073,11 @@ class ConflictRecords(_Model):
                 same = "quotes, date and sub-event type" if name == "incidents" else "quotes and date"
                 if reason is None and key is not None and key in first:
                     j, original = first[key]
-                    repeat = not _two_places(kept[name][j], record)
-                else:
-                    same = "event, told again with its toll"
-                    j, original = next(
-                        ((j, answer[j]) for j, earlier in enumerate(kept[name]) if _same_toll(earlier, record)),
-                        (-1, -1),
-                    )
-                    repeat = reason is None and j >= 0
-                if repeat:
-                    better, other = sorted((kept[name][j], record), key=_support, reverse=True)
-                    kept[name][j] = _gaps_filled(better, other)
-                    reason = f"repeats {name}[{original}] (the same {same}): one record, the better supported kept"
-                    if name == "incidents":
-                        moved[i] = j
+                    if not _two_places(kept[name][j], record):
+                        kept[name][j] = _joined(kept[name][j], record)
+                        reason = f"repeats {name}[{original}] (the same {same}): {_ONE_KEPT}"
+                        if name == "incidents":
+                            moved[i] = j
                 if reason is None:
                     if key is not None:
                         first.setdefault(key, (len(kept[name]), i))
@@ -1061,6 +1087,7 @@ class ConflictRecords(_Model):
                     kept[name].append(record)
                 elif isinstance(warnings, list):
                     warnings.append(f"dropped {name}[{i}]: {reason}")
+            _join_retold(name, kept[name], answer, moved, warnings)
         self.incidents, self.negotiations, self.personnel_changes = (
             kept["incidents"],
             kept["negotiations"],

@@ -563,6 +563,35 @@ def test_an_incident_told_again_with_another_toll_of_the_same_type_and_place_is_
     ]
 
 
+def test_a_retelling_without_a_toll_joins_the_event_once_a_join_gave_it_its_type() -> None:
+    """The seed: an IED with the clash's 2 dead, the clash itself, then "the battle of Jasim" without a toll."""
+    toll = "The clashes in Jasim killed two people from the city"
+    battle = "The battle of Jasim showed the regime's weakness"
+
+    def told(quote: str, sub_event_type: str, place: str, killed: int | None) -> dict[str, Any]:
+        losses = [{"side": "people", "killed": killed, "evidence": [{"quote": quote}]}] if killed else []
+        return incident(
+            date={"text": ""},
+            location={"as_written": place},
+            sub_event_type=sub_event_type,
+            casualties=losses,
+            evidence=[{"quote": quote}],
+        )
+
+    answer = {
+        "incidents": [
+            told(toll, "Remote explosive/landmine/IED", "", 2),
+            told(battle, "Armed clash", "Jasim", None),
+            told(toll, "Armed clash", "Jasim", 2),
+        ]
+    }
+    result, warnings = read(f"{toll}. {battle}.", answer)
+    assert [(r.sub_event_type.value, [c.killed for c in r.casualties]) for r in result.incidents] == [
+        ("Armed clash", [2])
+    ]
+    assert len(warnings) == 2
+
+
 def test_other_tolls_of_another_sub_event_type_stay_two() -> None:
     shelling = "Activists said shelling on Raqqa province killed 22 civilians"
     losses = [{"side": "civilians", "killed": 22, "evidence": [{"quote": shelling}]}]
@@ -745,6 +774,8 @@ def test_a_side_quoted_as_losing_no_one_lost_0_not_an_unknown_number(
         ("02.10.2017 Fifteen people died during an explosion", "2017-10-02", ("02.10.2017", "2017-10-02", "day")),
         ("raids on a market last Monday the first day", "2016-06-13", ("last Monday", "2016-06-06", "day")),
         ("في 15 من آذار الحالي هاجمت قوات النظام", "2022-03-20", ("15 من آذار", "2022-03-15", "day")),
+        ("وفي وقت سابق من هذا الشهر، اندلعت اشتباكات", "2018-09-10", ("هذا الشهر", "2018-09", "month")),
+        ("Clashes broke out last month in Tripoli", "2018-09-10", ("last month", "2018-08", "month")),
         # "next Monday" is to come, so only Friday dates the quote
         (
             "أفادت هيلي، الجمعة، بأن الأطراف اتفقت على فتح المعبر الاثنين المقبل",
@@ -763,6 +794,8 @@ def test_a_quote_states_the_one_date_its_words_give(quote: str, published: str, 
         "One soldier was killed on Monday and two on Tuesday",  # two dates
         "fighting since March 2011 has killed 5",  # a period, not the event
         "The talks will resume next Monday",  # to come
+        "The talks will resume next month",  # to come
+        "clashes since last month have killed 5",  # a period
         "Rebels shelled the town, killing 5",  # no date
     ],
 )

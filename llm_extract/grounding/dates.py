@@ -47,12 +47,14 @@ _REFUSE = re.compile(
 )
 _LAST_YEAR = re.compile(r"\blast year\b|(?:العام|السنه) (?:الماضي|الماضيه|المنصرم|المنصرمه|الفائت)")
 _THIS_YEAR = re.compile(r"\bthis year\b|(?:العام|السنه) (?:الجاري|الحالي|الجاريه|الحاليه)")
-_THIS_MONTH = re.compile(r"\b(?:this|the current) month\b|الشهر (?:الحالي|الجاري)")
+_THIS_MONTH = re.compile(r"\b(?:this|the current) month\b|الشهر (?:الحالي|الجاري)|(?<!\w)هذا الشهر(?!\w)")
 _LAST_MONTH = re.compile(r"\blast month\b|الشهر (?:الماضي|المنصرم|الفائت)")
 _LAST_BEFORE = re.compile(r"\blast\s+$")
 _LAST_AFTER = re.compile(r"^\s*(?:الماضي|المنصرم|الفائت)(?!\w)")
 _THIS_BEFORE = re.compile(r"\bthis\s+$")
 _THIS_AFTER = re.compile(r"^\s*(?:الحالي|الجاري)(?!\w)")
+_MONTH_ITSELF = frozenset({"month", "الشهر"})
+"""The word that, with "this" or "last", dates by the publication's month ("earlier this month", "الشهر الماضي")."""
 _ORDINAL = re.compile(
     r"\b(?:first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|eleventh|twelfth|\w+teenth|\w+tieth)\b"
     r"|(?<!\w)(?:ال)?(?:اول|ثاني|ثالث|رابع|خامس|سادس|سابع|ثامن|تاسع|عاشر|عشرين|ثلاثين)(?!\w)"
@@ -94,7 +96,7 @@ def date_in(quote: str, published: str | None) -> tuple[str, str, Precision] | N
     precision: dict[str, Precision] = {}
     for i, token in enumerate(tokens):
         word = normalize(token.group()).lower()
-        if word not in _WEEKDAY_NAMES and not _MONTH_WORD.fullmatch(word):
+        if word not in _WEEKDAY_NAMES and word not in _MONTH_ITSELF and not _MONTH_WORD.fullmatch(word):
             continue
         runs = [
             quote[tokens[lo].start() : tokens[hi].end()]
