@@ -486,6 +486,7 @@ _POSTS = _word_starts(
 )
 """Words that name a change of post and nothing violent (not a death or an arrest, which :data:`CHANGE_STEMS` hold)."""
 _DEATHS = _word_starts(DEATH_STEMS)
+_CAPTURES = _word_starts(COUNT_WORDS["captured"])
 _STRATEGIC = EventType.STRATEGIC_DEVELOPMENTS
 _MEETING = _word_starts(MEETING_STEMS)
 
@@ -860,8 +861,11 @@ def _unsupported(record: Incident | Negotiation | PersonnelChange) -> str | None
     violent = isinstance(record, Incident) and EVENT_TYPE_OF[SubEventType(record.sub_event_type)] != _STRATEGIC
     if violent and not _EVENT.search(text):  # a strategic development (a visit, a base) has no one vocabulary
         return "no word of its quotes names a violent event"
-    if violent and not may_report_incident(quotes) and (_MEETING.search(text) or _POSTS.search(text)):
+    quiet = isinstance(record, Incident) and not may_report_incident(quotes)
+    if quiet and violent and (_MEETING.search(text) or _POSTS.search(text)):
         return "its quotes state no toll and name no way of fighting, but tell of talks or a change of post"
+    if quiet and _POSTS.search(text) and not _CAPTURES.search(text):  # "President dismisses head of security"
+        return "its quotes state no toll, name no way of fighting and no arrest, but tell of a change of post"
     if isinstance(record, Negotiation) and not _MEETING.search(text):
         return "no word of its quotes names a meeting, talks or an agreement"
     if not isinstance(record, PersonnelChange):

@@ -358,6 +358,26 @@ def test_an_incident_whose_quotes_tell_of_talks_and_its_toll_is_kept() -> None:
     assert len(read(f"{quote}.", {"incidents": [strike]})[0].incidents) == 1
 
 
+DISMISSAL = "The president dismissed the head of national security"
+
+
+@pytest.mark.parametrize(
+    ("quote", "kept"),
+    [(DISMISSAL, 0), (f"{DISMISSAL} and had him arrested", 1)],
+    ids=["a dismissal", "a dismissal and an arrest"],
+)
+def test_an_arrest_whose_quotes_tell_only_of_a_dismissal_is_dropped(quote: str, kept: int) -> None:
+    """bbc-arabic-44627339: "الرئيس الجزائري يقيل رئيس جهاز الأمن الوطني" came back as an incident typed Arrests."""
+    arrest = incident(
+        event_type="Strategic developments",
+        sub_event_type="Arrests",
+        location={"as_written": "Algiers"},
+        date={"text": ""},
+        evidence=[{"quote": quote}],
+    )
+    assert len(read(f"Algiers. {quote}.", {"incidents": [arrest]})[0].incidents) == kept
+
+
 def test_according_to_names_no_accord() -> None:
     """sputnik: "According to the SANA news agency the incident took place …" came back as a negotiation."""
     quote = "According to the SANA news agency the incident took place in the Al Midan district"
