@@ -458,8 +458,12 @@ def replay_server() -> Iterator[ChatServer]:
         yield srv
 
 
-def test_a_perfect_model_scores_one_through_per_list(tmp_path: Path, replay_server: ChatServer) -> None:
-    config = write_config(tmp_path / "c.toml", replay_server.url, strategy="per-list")
+@pytest.mark.parametrize("strategy", ["one-call", "per-list", "per-list-cued"])
+def test_a_perfect_model_scores_one_through_each_strategy_but_detection(
+    tmp_path: Path, replay_server: ChatServer, strategy: str
+) -> None:
+    """The replay rows of docs/strategies.md: what a server model that answers right gets through each."""
+    config = write_config(tmp_path / "c.toml", replay_server.url, strategy=strategy)
 
     assert main(["eval", "--fixtures", str(SEEDS), "--config", str(config), "--quiet", "--min-f1", "1"]) == 0
 
