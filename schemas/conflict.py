@@ -1091,7 +1091,8 @@ class ConflictRecords(_Model):
                     kept[name].append(record)
                 elif isinstance(warnings, list):
                     warnings.append(f"dropped {name}[{i}]: {reason}")
-            _join_retold(name, kept[name], answer, moved, warnings)
+            if name == "incidents":
+                _join_retold(name, kept[name], answer, moved, warnings)
         self.incidents, self.negotiations, self.personnel_changes = (
             kept["incidents"],
             kept["negotiations"],
