@@ -147,6 +147,10 @@ class Task:
     cues: Mapping[str, Callable[[str], bool]] = field(default_factory=dict)
     """Per record list, a cheap test of whether a sentence may report such a record (``{"incidents":
     states_a_toll}``): the ``per-list-cued`` strategy asks again about cued sentences no record quotes."""
+    wanted: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    """Per record list, fields a record should not leave empty (``{"negotiations": ("location", "parties")}``):
+    the ``per-list-cued`` strategy asks once more about a kept record that leaves some out, shown only the
+    sentences it quotes (see :mod:`llm_extract.strategies.complete`)."""
     example: WorkedExample | None = None
     """One solved document shown before the article (see :meth:`with_example`)."""
     compact_system_source: str | None = None
@@ -162,6 +166,15 @@ class Task:
             EXPORT_COLUMNS[self.schema] = dict(self.columns)
         if self.exports:
             EXPORT_FORMS[self.schema] = dict(self.exports)
+        for name, fields in self.wanted.items():
+            info = self.schema.model_fields.get(name)
+            item = next(iter(getattr(info.annotation, "__args__", ())), None) if info is not None else None
+            known = item.model_fields if isinstance(item, type) and issubclass(item, BaseModel) else {}
+            if unknown := [f for f in fields if f not in known]:
+                raise ConfigError(
+                    f"task {self.name!r}: wanted[{name!r}] names no field {', '.join(map(repr, unknown))} "
+                    "of a record of that list"
+                )
 
     @classmethod
     def define(
@@ -180,6 +193,7 @@ class Task:
         merge_keys: Mapping[str, tuple[str, ...]] | None = None,
         compact_system: str | None = None,
         cues: Mapping[str, Callable[[str], bool]] | None = None,
+        wanted: Mapping[str, tuple[str, ...]] | None = None,
     ) -> Task:
         """A task from its parts; ``system``/``user``/``compact_system`` are Jinja template sources.
 
@@ -203,6 +217,7 @@ class Task:
             fixtures=fixtures,
             merge_keys=dict(merge_keys or {}),
             cues=dict(cues or {}),
+            wanted=dict(wanted or {}),
             compact_system_source=compact_system,
         )
 

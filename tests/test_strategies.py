@@ -18,7 +18,7 @@ from pydantic import BaseModel, Field, ValidationInfo, model_validator
 
 from llm_extract import BackendError, ConfigError, Extractor, load_config
 from llm_extract.config import EmbeddedBackendConfig, OpenAICompatibleBackendConfig
-from llm_extract.grounding import Count, Evidence, GroundedRecord, context_of
+from llm_extract.grounding import ArticleSpan, Count, Evidence, GroundedRecord, context_of
 from llm_extract.strategies.detect import sentences
 from llm_extract.task import Task
 from llm_extract.testing import ChatServer, RecordedRequest, Reply
@@ -307,6 +307,91 @@ def test_per_list_cued_asks_no_more_than_the_list_has_room_for(tmp_path: Path, s
         ex.extract(" ".join([FIGHT, *tolls]), doc_id="a")
 
     assert len(server.requests) == 3  # clashes holds 4: one of the three toll sentences asked about
+
+
+# --- per list-cued: one more look at a record that leaves out what the task wants ----------
+
+
+class Talks(BaseModel):
+    """A meeting between parties."""
+
+    place: ArticleSpan | None = None
+    parties: list[ArticleSpan] = Field(default_factory=list, max_length=4)
+    summary: str = ""
+    evidence: list[Evidence] = Field(min_length=1, max_length=2)
+
+
+class TalkRecords(BaseModel):
+    talks: list[Talks] = Field(default_factory=list, max_length=4)
+    moves: list[Move] = Field(default_factory=list, max_length=4)
+
+
+MEETING = "Elders of Jasim met the security committee in Sanamayn on Tuesday."
+TALKS_ARTICLE = " ".join([FIGHT, WEATHER, MEETING, WEATHER.replace("mild", "cold")])
+WANTING = dataclasses.replace(
+    TASK, name="talks", schema=TalkRecords, merge_keys={}, wanted={"talks": ("place", "parties")}
+)
+
+
+def talks_extractor(tmp_path: Path, server: ChatServer) -> Extractor:
+    config = load_config(write_config(tmp_path / "c.toml", server.url, strategy="per-list-cued"))
+    return Extractor(config, task=WANTING, cache=False)
+
+
+def test_per_list_cued_asks_a_record_for_the_fields_it_left_out_shown_only_its_own_sentence(
+    tmp_path: Path, server: ChatServer
+) -> None:
+    bare = {"summary": "a meeting", "evidence": [{"quote": MEETING}]}
+    server.push(
+        Reply.records({"talks": [bare]}),
+        Reply.records({"moves": []}),
+        Reply.records(bare | {"place": "Sanamayn", "parties": ["Elders of Jasim", "the security committee"]}),
+    )
+    with talks_extractor(tmp_path, server) as ex:
+        result = ex.extract(TALKS_ARTICLE, doc_id="a")
+
+    first, _, again = server.requests
+    assert again.messages[:2] == first.messages[:2]  # the article a local model has already read
+    assert again.messages[-1]["content"].endswith(f"It quotes these sentences: {MEETING}")
+    assert {"place", "parties"} <= set(schema_of(again)["required"])
+    assert schema_of(again)["properties"]["parties"]["minItems"] == 1
+    (talk,) = result.talks
+    assert (talk.place, talk.parties, talk.evidence[0].quote) == (
+        "Sanamayn",
+        ["Elders of Jasim", "the security committee"],
+        MEETING,
+    )
+
+
+def test_a_record_whose_second_look_names_what_the_article_does_not_write_stays_as_it_was(
+    tmp_path: Path, server: ChatServer
+) -> None:
+    bare = {"summary": "a meeting", "evidence": [{"quote": MEETING}]}
+    server.push(
+        Reply.records({"talks": [bare]}),
+        Reply.records({"moves": []}),
+        Reply.records(bare | {"place": "Geneva", "parties": ["Elders of Jasim"]}),
+    )
+    with talks_extractor(tmp_path, server) as ex:
+        result = ex.extract(TALKS_ARTICLE, doc_id="a")
+
+    assert len(server.requests) == 3  # no re-ask of the second look
+    (talk,) = result.talks
+    assert (talk.place, talk.parties) == (None, [])
+
+
+def test_a_record_that_gives_every_wanted_field_gets_no_second_look(tmp_path: Path, server: ChatServer) -> None:
+    whole = {"place": "Sanamayn", "parties": ["Elders of Jasim"], "evidence": [{"quote": MEETING}]}
+    server.push(Reply.records({"talks": [whole]}), Reply.records({"moves": []}))
+    with talks_extractor(tmp_path, server) as ex:
+        result = ex.extract(TALKS_ARTICLE, doc_id="a")
+
+    assert len(server.requests) == 2 and result.talks[0].place == "Sanamayn"
+
+
+def test_a_task_wanting_a_field_its_records_do_not_have_is_one_config_error() -> None:
+    with pytest.raises(ConfigError, match="wanted\\['talks'\\] names no field 'venue'"):
+        dataclasses.replace(WANTING, wanted={"talks": ("venue",)})
 
 
 # --- detect, then fill --------------------------------------------------------------------

@@ -12,7 +12,11 @@ the evaluated article, then one line that quotes the sentence; the answer
 holds at most one record, and a grammar-constrained backend may quote only
 that sentence (a server's quotes are looked up there first).
 
-Three limits keep it from inventing: a list that is empty once read as the
+Before that, a kept record that leaves out a field the task wants
+(:attr:`llm_extract.task.Task.wanted`: a negotiation's place and parties) is
+asked about once more, shown only the sentences it quotes (:mod:`.complete`).
+
+Three limits keep the cued calls from inventing: a list that is empty once read as the
 user gets it (:func:`as_read`) gets no second look (the article may report
 none: a film's plot about a bombing is not an incident); a title line is
 skipped (it restates the main event, which the list call found, and a second
@@ -35,6 +39,7 @@ from ..errors import AnswerCutOff, ExtractionError
 from ..grounding import grounding, iter_evidence, quotable_passages
 from .base import Job, register_strategy
 from .basic import PerList, list_about, one_list_model
+from .complete import COMPLETE, complete_records
 from .detect import sentences
 
 __all__ = ["FILL", "PerListCued", "as_read", "fill_message", "unquoted_cued"]
@@ -104,19 +109,29 @@ def as_read(job: Job, answer: BaseModel) -> BaseModel:
 
 @register_strategy
 class PerListCued(PerList):
-    """Per list, then at most ``max_fills`` more calls per list for cued sentences its records do not quote."""
+    """Per list, then one more call for each kept record that leaves out a field the task wants
+    (:mod:`.complete`), and at most ``max_fills`` more per list for cued sentences its records do not quote."""
 
     name = "per-list-cued"
     max_fills = 3
 
     def identity(self) -> dict[str, Any]:
-        return {"name": self.name, "max_fills": self.max_fills, "prompt": sha256_text(FILL)[:16], "gate": "read"}
+        return {
+            "name": self.name,
+            "max_fills": self.max_fills,
+            "prompt": sha256_text(FILL)[:16],
+            "gate": "read",
+            "complete": sha256_text(COMPLETE)[:16],
+        }
 
     async def extract(self, job: Job) -> BaseModel:
         answer = await super().extract(job)
         task = job.task
         found: dict[str, Any] = {name: list(getattr(answer, name)) for name in task.list_fields}
         read = as_read(job, answer)
+        for name, wanted in task.wanted.items():
+            if name in found:
+                found[name] = await complete_records(job, name, found[name], getattr(read, name, []), wanted)
         messages = job.messages()
         for name, cue in task.cues.items():
             kept = getattr(read, name, None)
