@@ -1253,8 +1253,8 @@ TASK = Task.define(
     merge_keys={"personnel_changes": ("person", "claims")},
     compact_system=read_template("llm_extract.prompts", "conflict.compact.system.j2"),
     cues={"incidents": may_report_incident},
-    # The 1.5B model quotes a negotiation's passage but names neither its place nor its parties.
-    wanted={"negotiations": ("location", "parties")},
+    # No `wanted` fields: a second look at a negotiation's missing place and parties was measured
+    # (docs/strategies.md, 2026-12-03) and matched no more negotiations.
 )
 """The built-in task: these records, the ``conflict`` prompt, :data:`EVALUATION`, :data:`LEXICON`,
 ``ConflictRecords.dataframe_columns`` as the DataFrame's column names, the ``acled`` export form,
