@@ -44,6 +44,7 @@ from .grounding import NUMBER_REQUOTED, NUMBER_UNKNOWN, SALVAGE_VERSION, SourceT
 from .merge import merge_parts
 from .results import DocumentResult, Provenance, Usage
 from .strategies import Job, Strategy, create_strategy
+from .strategies.complete import COMPLETE
 from .task import Task, load_task
 
 __all__ = ["Extractor"]
@@ -295,6 +296,12 @@ class Extractor:
                 "doc_id": doc.id,
                 "published": doc.published,
             }
+            # Only for a task that names wanted fields, so other tasks' cached answers stay valid.
+            | (
+                {"wanted": {"fields": dict(self.task.wanted), "prompt": sha256_text(COMPLETE)[:16]}}
+                if self.task.wanted
+                else {}
+            )
         )
 
     def cached(self, doc: Document, source: SourceText | None = None) -> DocumentResult | None:
@@ -475,7 +482,12 @@ class Extractor:
     # -- internals --------------------------------------------------------------
 
     async def _extract_span(
-        self, doc: Document, source: SourceText, span: tuple[int, int], usage: Usage, warnings: list[str],
+        self,
+        doc: Document,
+        source: SourceText,
+        span: tuple[int, int],
+        usage: Usage,
+        warnings: list[str],
         sent: dict[str, Any],
     ) -> BaseModel:
         job = Job(

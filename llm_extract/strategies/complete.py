@@ -12,7 +12,10 @@ them (:attr:`llm_extract.task.Task.wanted`): the record as the model wrote it,
 the sentences it quotes (the only quotes the answer may use), and a grammar
 that requires those fields. Only the fields the record left out are taken
 from the answer; an answer that does not validate (a place the article does
-not write) changes nothing.
+not write) changes nothing. Measured on the dev documents with a negotiation,
+it matched no more of them (docs/strategies.md), so the conflict task names
+no wanted fields; the wanted fields and this prompt go into the cache key
+(:meth:`llm_extract.extract.Extractor.cache_key`) only for a task that names some.
 """
 
 from __future__ import annotations
@@ -34,7 +37,7 @@ from ..grounding import iter_evidence, quotable_passages
 from .base import Job
 from .detect import sentences
 
-__all__ = ["COMPLETE", "complete_records", "lacking", "requiring"]
+__all__ = ["COMPLETE", "complete_records", "lacking", "quoted_spans", "requiring"]
 
 log = logging.getLogger("llm_extract")
 
@@ -81,9 +84,14 @@ def _first_quote(record: BaseModel) -> str | None:
     return next((e.quote for e in iter_evidence(record)), None)
 
 
+def quoted_spans(records: Any) -> list[tuple[int, int]]:
+    """Where the grounded quotes of ``records`` (a record, a list, any nesting) lie in the document."""
+    return [(e.start, e.end) for e in iter_evidence(records) if e.start is not None and e.end is not None]
+
+
 def _quoted_sentences(job: Job, record: BaseModel) -> list[tuple[int, int]]:
     """The sentences of the document that the record's grounded quotes overlap, in order."""
-    quoted = [(e.start, e.end) for e in iter_evidence(record) if e.start is not None and e.end is not None]
+    quoted = quoted_spans(record)
     return [(s, e) for s, e in sentences(job.doc.text) if any(a < e and s < b for a, b in quoted)]
 
 
@@ -95,7 +103,7 @@ async def complete_records(
     done: list[Any] = []
     for record in records:
         quote = _first_quote(record)
-        read = next((k for k in kept if quote is not None and _first_quote(k) == quote), None)
+        read = next((k for k in kept if _first_quote(k) == quote), None) if quote is not None else None
         missing = lacking(read, fields) if read is not None else ()
         spans = _quoted_sentences(job, record) if missing else []
         if not spans:

@@ -13,7 +13,7 @@ holds at most one record, and a grammar-constrained backend may quote only
 that sentence (a server's quotes are looked up there first).
 
 Before that, a kept record that leaves out a field the task wants
-(:attr:`llm_extract.task.Task.wanted`: a negotiation's place and parties) is
+(:attr:`llm_extract.task.Task.wanted`, e.g. a negotiation's place and parties) is
 asked about once more, shown only the sentences it quotes (:mod:`.complete`).
 
 Three limits keep the cued calls from inventing: a list that is empty once read as the
@@ -36,10 +36,10 @@ from pydantic import BaseModel, ValidationError
 
 from ..cache import sha256_text
 from ..errors import AnswerCutOff, ExtractionError
-from ..grounding import grounding, iter_evidence, quotable_passages
+from ..grounding import grounding, quotable_passages
 from .base import Job, register_strategy
 from .basic import PerList, list_about, one_list_model
-from .complete import COMPLETE, complete_records
+from .complete import complete_records, quoted_spans
 from .detect import sentences
 
 __all__ = ["FILL", "PerListCued", "as_read", "fill_message", "unquoted_cued"]
@@ -79,7 +79,7 @@ def unquoted_cued(text: str, offset: int, records: Sequence[Any], cue: Callable[
     Offsets are the document's. A record quotes a sentence when one of its
     grounded quotes overlaps it.
     """
-    quoted = [(e.start, e.end) for e in iter_evidence(records) if e.start is not None and e.end is not None]
+    quoted = quoted_spans(records)
     found: list[tuple[int, int]] = []
     for span in sentences(text):
         if offset == 0 and _is_title(text, span):
@@ -116,13 +116,7 @@ class PerListCued(PerList):
     max_fills = 3
 
     def identity(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "max_fills": self.max_fills,
-            "prompt": sha256_text(FILL)[:16],
-            "gate": "read",
-            "complete": sha256_text(COMPLETE)[:16],
-        }
+        return {"name": self.name, "max_fills": self.max_fills, "prompt": sha256_text(FILL)[:16], "gate": "read"}
 
     async def extract(self, job: Job) -> BaseModel:
         answer = await super().extract(job)
