@@ -10,11 +10,15 @@ article states, and long answers ran past ``max_tokens``). This asks for the
 missing fields of one record at a time, where the task says a record needs
 them (:attr:`llm_extract.task.Task.wanted`): the record as the model wrote it,
 the sentences it quotes (the only quotes the answer may use), and a grammar
-that requires those fields. Only the fields the record left out are taken
-from the answer; an answer that does not validate (a place the article does
-not write) changes nothing. Measured on the dev documents with a negotiation,
-it matched no more of them (docs/strategies.md), so the conflict task names
-no wanted fields; the wanted fields and this prompt go into the cache key
+whose object holds only those fields, each required. Asked to write the whole
+record again, the model changed its date or terms too, and one ungrounded
+value lost the answer (3 of 5 second looks on the dev set); an answer that
+does not validate (a place the article does not write) changes nothing.
+Measured on the dev documents with a negotiation (docs/strategies.md): the
+whole record again matched no more negotiations; only the missing fields
+matched one more and invented one fewer, within the run-to-run change of the
+other records, at 46 calls for 8 documents. So the conflict task names no
+wanted fields; the wanted fields and this prompt go into the cache key
 (:meth:`llm_extract.extract.Extractor.cache_key`) only for a task that names some.
 """
 
@@ -29,7 +33,7 @@ from functools import lru_cache
 from typing import Any, Union, get_args, get_origin
 
 from annotated_types import MinLen
-from pydantic import BaseModel, create_model
+from pydantic import BaseModel, ConfigDict, create_model
 from pydantic_core import PydanticUndefined
 
 from ..errors import LLMExtractError
@@ -42,7 +46,7 @@ __all__ = ["COMPLETE", "complete_records", "lacking", "quoted_spans", "requiring
 log = logging.getLogger("llm_extract")
 
 COMPLETE = (
-    'This is one of the "{name}" you wrote: {record}\nIt leaves out {fields}. Write it again, giving {fields} '
+    'This is one of the "{name}" you wrote: {record}\nIt leaves out {fields}. Write only {fields}, '
     "as the article writes them, following the rules above. It quotes these sentences: {sentences}"
 )
 """The line after the shared prompt that asks for a record's missing fields."""
@@ -59,9 +63,11 @@ def lacking(record: BaseModel, fields: Sequence[str]) -> tuple[str, ...]:
 
 @lru_cache(maxsize=64)
 def requiring(item: type[BaseModel], fields: tuple[str, ...]) -> type[BaseModel]:
-    """``item`` with ``fields`` required: an optional value must be given, a list must hold at least one.
+    """Only ``fields`` of ``item``, required: an optional value must be given, a list must hold at least one.
 
-    A subclass, so the item's validators (grounding, dates from quotes) run on the answer as on any record.
+    Not the whole record: asked to write a negotiation again, the 1.5B model changed its date or terms
+    too, and one ungrounded value anywhere lost the answer (on the dev set most second looks failed so).
+    The fields' own types keep their grounding (a place or a name the article must write).
     """
     overrides: dict[str, Any] = {}
     for name in fields:
@@ -76,7 +82,9 @@ def requiring(item: type[BaseModel], fields: tuple[str, ...]) -> type[BaseModel]
         if get_origin(annotation) is list:
             info.metadata = [*(m for m in info.metadata if not isinstance(m, MinLen)), MinLen(1)]
         overrides[name] = (annotation, info)
-    model: type[BaseModel] = create_model(f"{item.__name__}_with_{'_'.join(fields)}", __base__=item, **overrides)
+    model: type[BaseModel] = create_model(
+        f"{item.__name__}_{'_'.join(fields)}", __config__=ConfigDict(extra="forbid"), __doc__=item.__doc__, **overrides
+    )
     return model
 
 
