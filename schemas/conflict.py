@@ -966,12 +966,16 @@ def _support(record: Incident | Negotiation) -> int:
 
 
 def _two_places(a: Incident | Negotiation | PersonnelChange, b: Incident | Negotiation | PersonnelChange) -> bool:
-    """Whether the shared quotes write two different places for the two records ("strikes hit Douma and Harasta")."""
+    """Whether the shared quotes write two different places for the two records ("strikes hit Douma and Harasta").
+
+    Each place must stand as words of its own (:func:`word_forms`): "Syria" is not written in
+    "Syrian Towns", but "حرستا" is in "دوما وحرستا".
+    """
     if isinstance(a, PersonnelChange) or isinstance(b, PersonnelChange):
         return False
-    quotes = _quoted(a)
+    words = word_forms(_quoted(a))
     places = {normalize(r.location.as_written) for r in (a, b) if r.location and r.location.as_written}
-    return len(places) == 2 and all(p in quotes for p in places)
+    return len(places) == 2 and all(word_forms(p) <= words for p in places)
 
 
 def _empty(model: BaseModel, name: str) -> bool:

@@ -675,6 +675,26 @@ def test_two_places_the_shared_quote_writes_are_two_incidents() -> None:
     assert len(read(f"{TWO_TOWNS}.", {"incidents": strikes})[0].incidents) == 2
 
 
+def test_a_place_inside_a_longer_word_is_not_a_second_place_of_the_quote() -> None:
+    """asharq-al-awsat: "Syria" is not written in "Syrian Towns"; one headline told twice is one incident."""
+    headline = "Six Killed in Aleppo Bombing as Evacuation of 4 Syrian Towns Resumes"
+    tellings = [
+        incident(location={"as_written": place}, date={"text": ""}, evidence=[{"quote": headline}])
+        for place in ("Aleppo", "Syria")
+    ]
+    assert len(read(f"{headline}. It happened in Syria.", {"incidents": tellings})[0].incidents) == 1
+
+
+def test_a_place_behind_an_arabic_conjunction_is_still_a_place_of_the_quote() -> None:
+    """Harasta, written with و in front ("دوما وحرستا"), is the quote's second place."""
+    quote = "غارات جوية على دوما وحرستا أمس"
+    strikes = [
+        incident(location={"as_written": town}, date={"text": ""}, evidence=[{"quote": quote}])
+        for town in ("دوما", "حرستا")
+    ]
+    assert len(read(f"{quote}.", {"incidents": strikes})[0].incidents) == 2
+
+
 def test_a_repeat_fills_an_outcome_the_first_left_unknown() -> None:
     text = "The two sides met in Raqqa and agreed a truce."
     truce = {"date": {"text": ""}, "summary": "A truce.", "evidence": [{"quote": text.rstrip(".")}]}
