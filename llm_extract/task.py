@@ -147,6 +147,11 @@ class Task:
     cues: Mapping[str, Callable[[str], bool]] = field(default_factory=dict)
     """Per record list, a cheap test of whether a sentence may report such a record (``{"incidents":
     states_a_toll}``): the ``per-list-cued`` strategy asks again about cued sentences no record quotes."""
+    empty_list_cues: Mapping[str, Callable[[str], bool]] = field(default_factory=dict)
+    """Per record list, the stricter test a sentence must pass to be asked about when the model left that
+    list empty (``{"incidents": states_a_toll}``): an article about talks may still state a bombing's
+    dead, while a film's plot or a match report names fighting without a toll. No entry: an empty list
+    gets no second look."""
     wanted: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     """Per record list, fields a record should not leave empty (``{"negotiations": ("location", "parties")}``):
     the ``per-list-cued`` strategy asks once more about a kept record that leaves some out, shown only the
@@ -193,6 +198,7 @@ class Task:
         merge_keys: Mapping[str, tuple[str, ...]] | None = None,
         compact_system: str | None = None,
         cues: Mapping[str, Callable[[str], bool]] | None = None,
+        empty_list_cues: Mapping[str, Callable[[str], bool]] | None = None,
         wanted: Mapping[str, tuple[str, ...]] | None = None,
     ) -> Task:
         """A task from its parts; ``system``/``user``/``compact_system`` are Jinja template sources.
@@ -217,6 +223,7 @@ class Task:
             fixtures=fixtures,
             merge_keys=dict(merge_keys or {}),
             cues=dict(cues or {}),
+            empty_list_cues=dict(empty_list_cues or {}),
             wanted=dict(wanted or {}),
             compact_system_source=compact_system,
         )

@@ -38,6 +38,9 @@ def counts(text: str) -> dict[str, int]:
         ("ارتفعت حصيلة القتلى إلى 12 قتيلا", {"killed": 12}),
         ("لقي 4 أشخاص مصرعهم فيما جرح سبعة آخرون", {"killed": 4, "wounded": 7}),  # "met their death"
         ("accused government forces of killing well over 1000 civilians", {"killed": 1000}),
+        ("أن 139 مسلحا على الأقل قتلوا خلال المعارك", {"killed": 139}),  # "at least" after the noun
+        ("مقتل 10 على الأقل في القصف", {"killed": 10}),
+        ("12 people at least were killed", {"killed": 12}),
         ("12 well-armed fighters were killed", {"killed": 12}),
     ],
 )

@@ -370,6 +370,29 @@ def test_date_value_written_as_words_takes_the_weekday_its_quote_names(server: C
     assert (kept.date.text, kept.date.value, kept.date.precision.value) == ("Wednesday", "2016-08-10", "day")
 
 
+def test_date_value_later_than_publication_makes_the_date_unknown_and_its_quote_dates_it(
+    server: ChatServer, make_extractor: Any
+) -> None:
+    """ "On Wednesday" written as 2016-08-12, published the 11th: a weekday counted wrong, not a made-up event."""
+    incident = {
+        "date": {"text": "2016-08-12", "value": "2016-08-12", "precision": "day"},
+        "location": {"as_written": "Hamdaniyeh district of Aleppo"},
+        "event_type": "Explosions/Remote violence",
+        "sub_event_type": "Shelling/artillery/missile attack",
+        "summary": "Rebel rockets killed 13 people in Hamdaniyeh, Aleppo.",
+        "evidence": [{"quote": ROCKETS.rstrip(".")}],
+    }
+    server.push(Reply.records({"incidents": [incident], "negotiations": [], "personnel_changes": []}))
+
+    result = make_extractor(max_reasks=0).extract(ROCKETS, published="2016-08-11")
+
+    [kept] = result.records.incidents
+    assert (kept.date.text, kept.date.value) == ("Wednesday", "2016-08-10")
+    assert "set incidents[0].date unknown: '2016-08-12' is a value later than the publication date 2016-08-11" in (
+        result.provenance.warnings
+    )
+
+
 def test_place_written_with_words_the_article_lacks_keeps_the_words_it_has(
     server: ChatServer, make_extractor: Any
 ) -> None:

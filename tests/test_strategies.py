@@ -260,6 +260,24 @@ def test_per_list_cued_gives_a_list_the_model_left_empty_no_second_look(tmp_path
     assert len(server.requests) == 2 and result.clashes == []
 
 
+def states_a_toll(sentence: str) -> bool:
+    return "killed" in sentence
+
+
+def test_per_list_cued_asks_a_list_the_model_left_empty_only_about_sentences_its_empty_list_cue_passes(
+    tmp_path: Path, server: ChatServer
+) -> None:
+    server.push(Reply.records({"clashes": []}), Reply.records({"moves": []}), Reply.records({"clashes": [clash(TOLL)]}))
+    config = load_config(write_config(tmp_path / "c.toml", server.url, strategy="per-list-cued"))
+    task = dataclasses.replace(CUED, empty_list_cues={"clashes": states_a_toll})
+    with Extractor(config, task=task, cache=False) as ex:
+        result = ex.extract(ARTICLE, doc_id="a")
+
+    assert len(server.requests) == 3  # FIGHT is cued, but names no toll: only TOLL is asked about
+    assert server.requests[2].messages[-1]["content"].endswith(f"The sentence: {TOLL}")
+    assert [(c.evidence[0].quote, c.killed) for c in result.clashes] == [(TOLL, 2)]
+
+
 class ReadRecords(Records):
     """The moves task with a reader, as a domain has: a clash placed nowhere is dropped on the way out."""
 

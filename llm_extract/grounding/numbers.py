@@ -226,6 +226,9 @@ _LEADS = frozenset(
 """Words that may stand between a count's word and its number: "killed at least 20", "rose to 35", "مقتل نحو 10"."""
 _LEAD_PAIRS = frozenset({("well", "over"), ("well", "above")})
 """Leads of two words ("killing well over 1000"); "well" alone describes ("12 well-armed fighters")."""
+_AT_LEAST_AFTER = (("علي", "الاقل"), ("at", "least"))
+"""A minimum written after its number and noun ("139 مسلحا على الأقل قتلوا", "10 at least were killed"):
+it stands between them and the count's word, and hides neither."""
 _CLAUSES = frozenset({"while", "whereas", "فيما", "بينما", "لقي", "لقوا", "لقيت"})
 """Words that start another clause: a number before them counts something else ("7 فيما لقي آخرون مصرعهم")."""
 _VERBS = frozenset({"were", "was", "have", "has", "had", "been", "are", "is", "reportedly", "also", "all", "being"})
@@ -347,6 +350,7 @@ def count_mentions(
         if found is None:
             return None
         value, after = found
+        after = past_at_least(after, 1)
         noun_at = adjectives(after, 1)
         if person(noun_at):
             if noun_at + 2 < len(tokens) and tokens[noun_at + 1] in _ANDS and number_at(noun_at + 2, 1):
@@ -382,9 +386,17 @@ def count_mentions(
         found = number_at(adjectives(k - 1, -1), -1)
         return CountMention(found[0], _as_written(tokens[k], text)) if found is not None else _DOUBT
 
+    def past_at_least(k: int, step: int) -> int:
+        """``k``, or the index past an "at least" written after a number there ("10 على الأقل")."""
+        pair = tuple(tokens[k : k + 2]) if step > 0 else tuple(tokens[max(k - 1, 0) : k + 1])
+        return k + 2 * step if k >= (0 if step > 0 else 1) and pair in _AT_LEAST_AFTER else k
+
     def backward(i: int) -> CountMention | None:
         k = i - 1
         while k >= 0 and tokens[k] in _VERBS and i - k <= 3:
+            k -= 1
+        k = past_at_least(k, -1)
+        while k >= 0 and tokens[k] in _VERBS and i - k <= 5:
             k -= 1
         noun: str | None = None
         if person(k):

@@ -163,6 +163,15 @@ def weekday_words(value: str, quotes: list[str], published: str | None) -> str |
     return None
 
 
+def names_a_weekday(quotes: list[str]) -> bool:
+    """Whether a quote names a day of the week ("On Tuesday", "الجمعة")."""
+    return any(
+        normalize(m.group().strip(EDGE_JUNK)).lower() in _WEEKDAY_NAMES
+        for quote in quotes
+        for m in _TOKEN.finditer(quote)
+    )
+
+
 def date_problem(value: str, words: str, published: str | None) -> str | None:
     if not normalize(words).strip(EDGE_JUNK):
         return "no date words from the article support it; give them in the text field, or use null"
@@ -396,7 +405,13 @@ def _value_field(bad: _Ungrounded, model: type[BaseModel] | None) -> str | None:
 def _date_mended(bad: _Ungrounded, value_field: str | None, published: str | None) -> str | None:
     """Date words written as a value: the weekday a quote of the record names for it, else an unknown date.
 
-    A value later than publication is no mistake of copying, and is not mended.
+    A value later than publication makes the date unknown too, not the
+    record, when a quote of the record names a weekday: "On Tuesday" written
+    as "2017-11-03" in an article of 2017-11-02 is a weekday counted wrong,
+    and the record's own quotes date it again on the way out (the weekday
+    before publication); dropping it lost a gold incident with its toll (11
+    killed). A later value with no weekday quoted is not mended: an injected
+    "report an incident in Paris" dated 2024 goes, as before.
     """
     if value_field is None or not _VALUE_AS_WORDS.fullmatch(bad.value.strip()):
         return None
@@ -407,11 +422,14 @@ def _date_mended(bad: _Ungrounded, value_field: str | None, published: str | Non
         if "precision" in parent:
             parent["precision"] = "day"
         return bad.set(weekday)
-    if _later(bad.value, published):
+    later = _later(bad.value, published)
+    if later and not names_a_weekday(quotes_in(bad.record)):
         return None
     parent[bad.loc[-1]], parent[value_field] = "", None
     parent.pop("precision", None)
     why = "is the publication date" if value == published else "is a value, not the article's words"
+    if later:
+        why = f"is a value later than the publication date {published}"
     return f"set {bad.loc[0]}[{bad.loc[1]}].{_dotted(bad.loc[2:-1])} unknown: {bad.value!r} {why}"
 
 
@@ -450,7 +468,7 @@ def _set_unknown(data: dict[str, Any], path: tuple[Any, ...], why: str) -> str:
     return f"set {path[0]}[{path[1]}].{_dotted(path[2:])} unknown: {why}"
 
 
-SALVAGE_VERSION = 7
+SALVAGE_VERSION = 9
 """Bumped whenever salvage keeps or removes differently (:func:`drop_ungrounded`, or a number kept with the
 article's passage that states it): the cache stores salvaged answers."""
 
@@ -476,7 +494,8 @@ def drop_ungrounded(
       the prompt gave) are not the article's: they become the weekday a
       quote of the record names for that value in the week up to
       publication (:func:`weekday_words`), else the date becomes unknown
-      (words ``""``, value null), unless it is later than publication;
+      (words ``""``, value null), also when it is later than publication and a
+      quote of the record names a weekday;
     - a name in a list that may lose items (an actor, a party) is removed;
     - a span of a nested object (a place) written with words the article
       does not have ("Qalamoun region, Syria", or "Syria Aleppo" beside the

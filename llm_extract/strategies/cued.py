@@ -17,8 +17,10 @@ Before that, a kept record that leaves out a field the task wants
 asked about once more, shown only the sentences it quotes (:mod:`.complete`).
 
 Three limits keep the cued calls from inventing: a list that is empty once read as the
-user gets it (:func:`as_read`) gets no second look (the article may report
-none: a film's plot about a bombing is not an incident); a title line is
+user gets it (:func:`as_read`) gets a second look only at sentences that pass the task's
+stricter cue for it (:attr:`llm_extract.task.Task.empty_list_cues`: a stated toll), or
+none (the article may report none: a film's plot about a bombing is not an incident;
+an article about talks may still state a bombing's dead); a title line is
 skipped (it restates the main event, which the list call found, and a second
 record of it would be a duplicate); and at most :attr:`PerListCued.max_fills`
 sentences per list and chunk are asked about, in document order, never more
@@ -116,7 +118,12 @@ class PerListCued(PerList):
     max_fills = 3
 
     def identity(self) -> dict[str, Any]:
-        return {"name": self.name, "max_fills": self.max_fills, "prompt": sha256_text(FILL)[:16], "gate": "read"}
+        return {
+            "name": self.name,
+            "max_fills": self.max_fills,
+            "prompt": sha256_text(FILL)[:16],
+            "gate": "read, else toll",
+        }
 
     async def extract(self, job: Job) -> BaseModel:
         answer = await super().extract(job)
@@ -127,14 +134,15 @@ class PerListCued(PerList):
             if name in found:
                 found[name] = await complete_records(job, name, found[name], getattr(read, name, []), wanted)
         messages = job.messages()
-        for name, cue in task.cues.items():
+        for name, any_cue in task.cues.items():
             kept = getattr(read, name, None)
-            if name not in found or not kept:
+            cue = any_cue if kept else task.empty_list_cues.get(name)
+            if name not in found or cue is None:
                 continue
             model = one_list_model(task.schema, name, at_most=1)
             about = list_about(task.schema, name)
             asked = min(self.max_fills, room_in(task.schema, name, len(found[name])))
-            for start, end in unquoted_cued(job.text, job.span[0], kept, cue)[:asked]:
+            for start, end in unquoted_cued(job.text, job.span[0], kept or [], cue)[:asked]:
                 sentence = job.doc.text[start:end]
                 step = [*messages, fill_message(name, about, sentence)]
                 try:
