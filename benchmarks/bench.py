@@ -144,7 +144,10 @@ async def plain_async_instructor(url: str, ex: Extractor, doc: Document, n: int,
     async def call() -> None:
         async with gate:
             await client.chat.completions.create(
-                model="bench-model", response_model=schema, messages=messages, max_retries=0,
+                model="bench-model",
+                response_model=schema,
+                messages=messages,
+                max_retries=0,
                 **ex.backend_config.sampling(),
             )
 
@@ -266,8 +269,11 @@ def ray_scaling(url: str, workdir: Path, doc: Document, documents: int, workers:
         batch = ex.extract_many(docs, progress=False)
         wall, cpu = time.perf_counter() - t0, time.process_time() - cpu0
     assert batch.summary.succeeded == documents, batch.summary.describe()
-    out["extract_many_4"] = {"documents": documents, "docs_per_s": round(documents / wall, 2),
-                             "cpu_ms_per_doc": round(cpu / documents * 1000, 2)}
+    out["extract_many_4"] = {
+        "documents": documents,
+        "docs_per_s": round(documents / wall, 2),
+        "cpu_ms_per_doc": round(cpu / documents * 1000, 2),
+    }
     config = workdir / "bench-4-False.toml"  # written by extractor() above
     ray.init(num_cpus=max(workers) + 2, include_dashboard=False, log_to_driver=False)
     try:
@@ -276,8 +282,12 @@ def ray_scaling(url: str, workdir: Path, doc: Document, documents: int, workers:
             summary = run(corpus, workdir / f"ray-{n}.parquet", config=config, workers=n, cache=False, progress=False)
             wall, cpu = time.perf_counter() - t0, _tree_cpu_s() - cpu0
             assert summary.rows == documents and summary.failed == 0, summary.describe()
-            out[f"ray_{n}"] = {"documents": documents, "docs_per_s": round(documents / wall, 2),
-                               "cpu_ms_per_doc": round(cpu / documents * 1000, 2), "wall_s": round(wall, 1)}
+            out[f"ray_{n}"] = {
+                "documents": documents,
+                "docs_per_s": round(documents / wall, 2),
+                "cpu_ms_per_doc": round(cpu / documents * 1000, 2),
+                "wall_s": round(wall, 1),
+            }
     finally:
         ray.shutdown()
     return out
@@ -294,8 +304,12 @@ def cache_hits(url: str, workdir: Path, doc: Document, calls: int) -> dict[str, 
         with extractor(url, workdir, cache=True) as ex:
             first.append(timed(lambda: ex.extract(doc)))
     p90 = sorted(samples)[int(0.9 * calls)] * 1000
-    return {"calls": calls, "median_ms": round(median_ms(samples), 3), "p90_ms": round(p90, 3),
-            "first_in_process_median_ms": round(median_ms(first), 3)}
+    return {
+        "calls": calls,
+        "median_ms": round(median_ms(samples), 3),
+        "p90_ms": round(p90, 3),
+        "first_in_process_median_ms": round(median_ms(first), 3),
+    }
 
 
 def embedded(doc: Document, workdir: Path, model: str | None) -> dict[str, Any]:
@@ -364,12 +378,24 @@ def table(r: dict[str, Any]) -> str:
         return "yes" if good else "NO"
 
     rows = [
-        ("per-call overhead vs plain instructor (median, 0 ms latency)", f"{o['overhead_ms']:.2f} ms",
-         "< 2 ms", ok(o["overhead_ms"] < 2)),
-        ("  plain instructor call / llm_extract call (median)",
-         f"{o['plain_instructor_ms']:.2f} / {o['llm_extract_ms']:.2f} ms", "", ""),
-        ("  overhead vs instructor with a pre-wrapped schema (median)", f"{o['overhead_vs_prewrapped_ms']:.2f} ms",
-         "< 2 ms", ok(o["overhead_vs_prewrapped_ms"] < 2)),
+        (
+            "per-call overhead vs plain instructor (median, 0 ms latency)",
+            f"{o['overhead_ms']:.2f} ms",
+            "< 2 ms",
+            ok(o["overhead_ms"] < 2),
+        ),
+        (
+            "  plain instructor call / llm_extract call (median)",
+            f"{o['plain_instructor_ms']:.2f} / {o['llm_extract_ms']:.2f} ms",
+            "",
+            "",
+        ),
+        (
+            "  overhead vs instructor with a pre-wrapped schema (median)",
+            f"{o['overhead_vs_prewrapped_ms']:.2f} ms",
+            "< 2 ms",
+            ok(o["overhead_vs_prewrapped_ms"] < 2),
+        ),
         (f"docs/s, plain sequential instructor loop ({lat * 1000:.0f} ms latency)", f"{base:.2f}", "", ""),
     ]
     for n in (1, 4, 16):
@@ -377,40 +403,76 @@ def table(r: dict[str, Any]) -> str:
         target, good = ("", "")
         if n == 16:
             target, good = ">= 12x", ok(row["speedup"] >= 12)
-        rows.append((f"docs/s, llm_extract concurrency {n}", f"{row['docs_per_s']:.2f} ({row['speedup']:.1f}x)",
-                     target, good))
+        rows.append(
+            (f"docs/s, llm_extract concurrency {n}", f"{row['docs_per_s']:.2f} ({row['speedup']:.1f}x)", target, good)
+        )
     a16 = t["async_instructor_16"]
-    rows.append(("  for comparison: plain async instructor, 16 at a time", f"{a16['docs_per_s']:.2f} "
-                 f"({a16['speedup']:.1f}x)", "", ""))
+    rows.append(
+        (
+            "  for comparison: plain async instructor, 16 at a time",
+            f"{a16['docs_per_s']:.2f} ({a16['speedup']:.1f}x)",
+            "",
+            "",
+        )
+    )
     rows += [
         ("cache hit through Extractor.extract (median)", f"{c['median_ms']:.2f} ms", "< 2 ms", ok(c["median_ms"] < 2)),
         ("  first hit of an entry in a process (grounded again)", f"{c['first_in_process_median_ms']:.2f} ms", "", ""),
-        ("client CPU at concurrency 16 (cores)", f"{c16['client_cpu_cores']:.2f}", "< 0.75 (well under 1)",
-         ok(c16["client_cpu_cores"] < 0.75)),
+        (
+            "client CPU at concurrency 16 (cores)",
+            f"{c16['client_cpu_cores']:.2f}",
+            "< 0.75 (well under 1)",
+            ok(c16["client_cpu_cores"] < 0.75),
+        ),
     ]
     rs = r.get("ray")
     if rs is not None:
         base4 = rs["extract_many_4"]
-        rows.append((f"docs/s, extract_many concurrency 4, {base4['documents']} docs",
-                     f"{base4['docs_per_s']:.2f}, {base4['cpu_ms_per_doc']:.1f} ms CPU/doc", "", ""))
+        rows.append(
+            (
+                f"docs/s, extract_many concurrency 4, {base4['documents']} docs",
+                f"{base4['docs_per_s']:.2f}, {base4['cpu_ms_per_doc']:.1f} ms CPU/doc",
+                "",
+                "",
+            )
+        )
         for key, row in rs.items():
             if key.startswith("ray_"):
                 n = int(key.split("_")[1])
-                rows.append((f"docs/s, Ray {n} worker(s) x concurrency 4 (whole run)",
-                             f"{row['docs_per_s']:.2f} ({row['docs_per_s'] / base4['docs_per_s']:.1f}x), "
-                             f"{row['cpu_ms_per_doc']:.1f} ms CPU/doc", f"~{n}x", ""))
+                rows.append(
+                    (
+                        f"docs/s, Ray {n} worker(s) x concurrency 4 (whole run)",
+                        f"{row['docs_per_s']:.2f} ({row['docs_per_s'] / base4['docs_per_s']:.1f}x), "
+                        f"{row['cpu_ms_per_doc']:.1f} ms CPU/doc",
+                        f"~{n}x",
+                        "",
+                    )
+                )
     e = r.get("embedded")
     if e is not None:
         if "skipped" in e:
             rows.append(("embedded model", "skipped: " + e["skipped"][:60], "", ""))
         else:
             name = f"embedded {e['model']}"
-            rows.append((f"{name}: seconds per seed article", f"{e['seconds_per_article']:.1f} s "
-                         f"({e['model_calls']} model calls, {e['records']} records)", "", ""))
-            rows.append((f"{name}: generated tokens/s", f"{e['tokens_per_s']:.1f} ({e['completion_tokens']} tokens)",
-                         "", ""))
-            rows.append((f"{name}: prompt + generated tokens/s", f"{e['all_tokens_per_s']:.1f} "
-                         f"({e['prompt_tokens']} + {e['completion_tokens']} tokens)", "", ""))
+            rows.append(
+                (
+                    f"{name}: seconds per seed article",
+                    f"{e['seconds_per_article']:.1f} s ({e['model_calls']} model calls, {e['records']} records)",
+                    "",
+                    "",
+                )
+            )
+            rows.append(
+                (f"{name}: generated tokens/s", f"{e['tokens_per_s']:.1f} ({e['completion_tokens']} tokens)", "", "")
+            )
+            rows.append(
+                (
+                    f"{name}: prompt + generated tokens/s",
+                    f"{e['all_tokens_per_s']:.1f} ({e['prompt_tokens']} + {e['completion_tokens']} tokens)",
+                    "",
+                    "",
+                )
+            )
     widths = [max(len(str(row[i])) for row in [("measure", "result", "target", "met"), *rows]) for i in range(4)]
     lines = []
     for row in [("measure", "result", "target", "met"), *rows]:
@@ -422,8 +484,9 @@ def table(r: dict[str, Any]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--latency", type=float, default=0.2, help="server latency per request for throughput (s)")
-    parser.add_argument("--tokens-per-s", type=float, default=None,
-                        help="simulated generation speed of the server (default: instant)")
+    parser.add_argument(
+        "--tokens-per-s", type=float, default=None, help="simulated generation speed of the server (default: instant)"
+    )
     parser.add_argument("--calls", type=int, default=300, help="calls per median (overhead, cache hit)")
     parser.add_argument("--sequential-docs", type=int, default=10, help="documents in the plain sequential loop")
     parser.add_argument("--seconds", type=float, default=2.0, help="about how long each concurrency level runs")
@@ -453,8 +516,10 @@ def main(argv: list[str] | None = None) -> int:
                 print("bench: Ray Data with 1, 2, 4 workers ...", file=sys.stderr)
                 report["ray"] = ray_scaling(url, work, doc, args.ray_docs, (1, 2, 4))
     m = report["machine"]
-    print(f"\nllm_extract {m['llm_extract']}, instructor {m['instructor']}, openai {m['openai']}, "
-          f"Python {m['python']}; {m['cpu']}, {m['cores']} cores\n")
+    print(
+        f"\nllm_extract {m['llm_extract']}, instructor {m['instructor']}, openai {m['openai']}, "
+        f"Python {m['python']}; {m['cpu']}, {m['cores']} cores\n"
+    )
     args.json.parent.mkdir(parents=True, exist_ok=True)
     if args.embedded:  # the server numbers are kept even if the model run is interrupted
         args.json.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")

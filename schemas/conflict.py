@@ -636,8 +636,7 @@ def _same_loss(a: Casualties, b: Casualties, lexicon: NumberLexicon) -> bool:
         return True
     stated = [n for n in counts if n is not None]
     return bool(stated) and any(
-        all(times_written(n, quote, lexicon) == 1 for n in stated)
-        for quote in quotes_a & quotes_b
+        all(times_written(n, quote, lexicon) == 1 for n in stated) for quote in quotes_a & quotes_b
     )
 
 

@@ -404,8 +404,7 @@ def test_summary_reports_tokens_per_document_and_in_total_across_reasks(start: S
     summary = ex.extract_many(seed_docs("once", "reasked"), progress=False).summary
 
     once, reasked = summary.per_document
-    assert (once.doc_id, once.usage.model_calls, reasked.doc_id, reasked.usage.model_calls) == (
-        "once", 1, "reasked", 2)
+    assert (once.doc_id, once.usage.model_calls, reasked.doc_id, reasked.usage.model_calls) == ("once", 1, "reasked", 2)
     assert reasked.usage.prompt_tokens > once.usage.prompt_tokens > 0
     assert summary.usage.model_calls == 3 == len(server.requests)
     assert summary.usage.prompt_tokens == once.usage.prompt_tokens + reasked.usage.prompt_tokens
@@ -517,8 +516,9 @@ def test_extract_many_takes_documents_paths_and_texts_and_keeps_failures_apart(t
     path = seed_corpus(tmp_path / "corpus", ["from-file"]) / "from-file.txt"
     _, ex = start()
 
-    batch = ex.extract_many([Document(id="doc", text=SEED_TEXT), path, SEED_TEXT, tmp_path / "missing.txt"],
-                            progress=False)
+    batch = ex.extract_many(
+        [Document(id="doc", text=SEED_TEXT), path, SEED_TEXT, tmp_path / "missing.txt"], progress=False
+    )
 
     assert [r.doc_id for r in batch][:2] == ["doc", "from-file"]
     assert batch[2].doc_id.startswith("text-")

@@ -151,7 +151,11 @@ def test_two_processes_extracting_into_one_cache_lose_nothing(tmp_path: Path) ->
         procs = [
             subprocess.Popen(
                 cli("extract", "--config", str(config), "-q", *map(str, [*docs, *shared])),
-                env=cli_env(cache_dir), cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                env=cli_env(cache_dir),
+                cwd=ROOT,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
             )
             for docs in (ours, theirs)
         ]
@@ -160,9 +164,7 @@ def test_two_processes_extracting_into_one_cache_lose_nothing(tmp_path: Path) ->
     for proc, (stdout, stderr) in zip(procs, outputs, strict=True):
         assert proc.returncode == 0 and stderr == ""
         assert len(stdout.splitlines()) == 6
-    assert sorted(e["doc_id"] for e in entries(cache_dir).values()) == sorted(
-        p.stem for p in [*ours, *theirs, *shared]
-    )
+    assert sorted(e["doc_id"] for e in entries(cache_dir).values()) == sorted(p.stem for p in [*ours, *theirs, *shared])
 
 
 # -- section 9: planted pickles, stale entries, tampered files ------------------------------------

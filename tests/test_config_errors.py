@@ -22,7 +22,7 @@ CASES: dict[str, tuple[str, str]] = {
         r"TOML syntax error: .*\(at line 3, column \d+\); fix the file",
     ),
     "unknown_key": (
-        'default_backend = "test"\n' + BACKEND + 'max_atempts = 3\n',
+        'default_backend = "test"\n' + BACKEND + "max_atempts = 3\n",
         r"backends\.test\.max_atempts: unknown key \(did you mean max_attempts\?\); fix: remove it or fix its spelling",
     ),
     "unknown_top_level_key": (

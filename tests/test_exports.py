@@ -25,9 +25,7 @@ UNPLACED_INCIDENT: dict[str, Any] = {
     "event_type": "Violence against civilians",
     "sub_event_type": "Attack",
     "actors": [{"name": "قوات النظام", "name_en": "Syrian regime forces", "type": "state_forces"}],
-    "casualties": [
-        {"side": "قوات النظام", "evidence": [{"quote": "نقلت قوات النظام السوري، العميد عقاب صقر عباس"}]}
-    ],
+    "casualties": [{"side": "قوات النظام", "evidence": [{"quote": "نقلت قوات النظام السوري، العميد عقاب صقر عباس"}]}],
     "summary": "Regime forces attacked residents.",
     "evidence": [{"quote": "فشل الهجوم على مدينة جاسم"}],  # names the event: unsupported records are dropped
 }

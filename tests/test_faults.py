@@ -40,9 +40,7 @@ def fail(ex: Extractor, error: type[BaseException] = BackendError, match: str = 
 # -- retried, then success --------------------------------------------------------
 
 
-def test_429_retry_after_is_honoured_before_the_next_attempt(
-    server: ChatServer, make_extractor: MakeExtractor
-) -> None:
+def test_429_retry_after_is_honoured_before_the_next_attempt(server: ChatServer, make_extractor: MakeExtractor) -> None:
     server.push(Reply.error(429, "slow down", {"Retry-After": "1"}), VALID)
 
     result = make_extractor(backoff_initial=0.0).extract(SEED)
@@ -167,9 +165,7 @@ def test_server_that_never_answers_hits_request_timeout_on_every_attempt(
     assert len(server.requests) == 2 and err.attempts == 2
 
 
-def test_deadline_holds_when_every_attempt_would_wait_longer(
-    server: ChatServer, make_extractor: MakeExtractor
-) -> None:
+def test_deadline_holds_when_every_attempt_would_wait_longer(server: ChatServer, make_extractor: MakeExtractor) -> None:
     server.push(*[Reply.hang(30)] * 4)
     ex = make_extractor(request_timeout=30.0, max_attempts=4, deadline=2.0)
 

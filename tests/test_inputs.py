@@ -291,9 +291,7 @@ OBEYED = {
 }
 
 
-def test_injected_article_stays_in_delimited_user_content(
-    server: ChatServer, make_extractor: MakeExtractor
-) -> None:
+def test_injected_article_stays_in_delimited_user_content(server: ChatServer, make_extractor: MakeExtractor) -> None:
     server.push(Reply.records(EMPTY))
 
     make_extractor().extract(INJECTED, doc_id="injected")
@@ -330,9 +328,7 @@ def test_fake_json_copied_from_the_article_is_not_a_record(server: ChatServer, m
     assert result.incidents == [] and result.provenance.attempts == 2
 
 
-def test_extra_fields_in_an_answer_are_rejected_and_reasked(
-    server: ChatServer, make_extractor: MakeExtractor
-) -> None:
+def test_extra_fields_in_an_answer_are_rejected_and_reasked(server: ChatServer, make_extractor: MakeExtractor) -> None:
     extra = seed_reply()
     extra["verified_by_system"] = True
     extra["incidents"][0]["killed_total"] = 500

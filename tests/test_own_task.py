@@ -61,8 +61,7 @@ TASK = Task.define(
 )
 
 NOTICE = (
-    "Acme Foods recalled three gross of Crunchy Peanut Butter jars on 4 May 2026. "
-    "The jars may contain glass fragments."
+    "Acme Foods recalled three gross of Crunchy Peanut Butter jars on 4 May 2026. The jars may contain glass fragments."
 )
 
 

@@ -140,8 +140,16 @@ def test_key_is_in_no_cli_output_or_report_at_debug_verbosity(
     errors, summary = tmp_path / "errors.jsonl", tmp_path / "summary.json"
 
     proc = run_cli(
-        "extract", "-vv", "--config", str(config), "--errors", str(errors), "--summary", str(summary),
-        str(SEED), str(other),
+        "extract",
+        "-vv",
+        "--config",
+        str(config),
+        "--errors",
+        str(errors),
+        "--summary",
+        str(summary),
+        str(SEED),
+        str(other),
         env={KEY_ENV: SECRET, "LLM_EXTRACT_CACHE_DIR": str(cache_dir)},
     )
 

@@ -458,5 +458,3 @@ class Aligned(Comparator):
         inner = _check_path(model, self.attr)
         self.key.check(inner)
         _check_path(inner, self.value)
-
-

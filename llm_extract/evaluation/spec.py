@@ -108,5 +108,3 @@ class EvaluationSpec:
             spec = EvaluationSpec(spec.records, name=f"{module_name}:EVALUATION")
         spec.check(task.schema)
         return spec
-
-

@@ -86,9 +86,7 @@ class CompactOneCall(Strategy):
     name = "one-call-compact"
 
     async def extract(self, job: Job) -> BaseModel:
-        return await job.ask(
-            job.task.schema, job.messages(), passages=quotable_passages(job.text), compact_schema=True
-        )
+        return await job.ask(job.task.schema, job.messages(), passages=quotable_passages(job.text), compact_schema=True)
 
 
 @register_strategy
