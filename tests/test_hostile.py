@@ -352,17 +352,28 @@ def test_date_words_written_as_a_value_make_the_date_unknown_not_the_record(
 ROCKETS = "Rebel rocket fire killed 13 people on Wednesday in the Hamdaniyeh district of Aleppo, state media said."
 
 
+def one_incident(
+    date_words: str,
+    date_value: str,
+    location: dict[str, str],
+    quote: str = ROCKETS.rstrip("."),
+    sub_event: str = "Shelling/artillery/missile attack",
+) -> Reply:
+    """An answer of one bombing as a small model writes it: the date and place under test, the quote."""
+    incident = {
+        "date": {"text": date_words, "value": date_value, "precision": "day"},
+        "location": location,
+        "event_type": "Explosions/Remote violence",
+        "sub_event_type": sub_event,
+        "summary": "An attack.",
+        "evidence": [{"quote": quote}],
+    }
+    return Reply.records({"incidents": [incident], "negotiations": [], "personnel_changes": []})
+
+
 def test_date_value_written_as_words_takes_the_weekday_its_quote_names(server: ChatServer, make_extractor: Any) -> None:
     """Published on Thursday 11 August 2016, "on Wednesday" is the 10th: those are the words for the model's value."""
-    incident = {
-        "date": {"text": "2016-08-10", "value": "2016-08-10", "precision": "day"},
-        "location": {"as_written": "Hamdaniyeh district of Aleppo"},
-        "event_type": "Explosions/Remote violence",
-        "sub_event_type": "Shelling/artillery/missile attack",
-        "summary": "Rebel rockets killed 13 people in Hamdaniyeh, Aleppo.",
-        "evidence": [{"quote": ROCKETS.rstrip(".")}],
-    }
-    server.push(Reply.records({"incidents": [incident], "negotiations": [], "personnel_changes": []}))
+    server.push(one_incident("2016-08-10", "2016-08-10", {"as_written": "Hamdaniyeh district of Aleppo"}))
 
     result = make_extractor(max_reasks=0).extract(ROCKETS, published="2016-08-11")
 
@@ -374,15 +385,7 @@ def test_date_value_later_than_publication_makes_the_date_unknown_and_its_quote_
     server: ChatServer, make_extractor: Any
 ) -> None:
     """ "On Wednesday" written as 2016-08-12, published the 11th: a weekday counted wrong, not a made-up event."""
-    incident = {
-        "date": {"text": "2016-08-12", "value": "2016-08-12", "precision": "day"},
-        "location": {"as_written": "Hamdaniyeh district of Aleppo"},
-        "event_type": "Explosions/Remote violence",
-        "sub_event_type": "Shelling/artillery/missile attack",
-        "summary": "Rebel rockets killed 13 people in Hamdaniyeh, Aleppo.",
-        "evidence": [{"quote": ROCKETS.rstrip(".")}],
-    }
-    server.push(Reply.records({"incidents": [incident], "negotiations": [], "personnel_changes": []}))
+    server.push(one_incident("2016-08-12", "2016-08-12", {"as_written": "Hamdaniyeh district of Aleppo"}))
 
     result = make_extractor(max_reasks=0).extract(ROCKETS, published="2016-08-11")
 
@@ -412,15 +415,7 @@ def test_place_written_with_words_the_article_lacks_keeps_the_words_it_has(
 
 def test_place_written_after_its_country_keeps_the_place(server: ChatServer, make_extractor: Any) -> None:
     """Small models write "Syria Aleppo": the country is the place's own ``country`` field, not the article's words."""
-    incident = {
-        "date": {"text": "on Wednesday", "value": "2016-08-10", "precision": "day"},
-        "location": {"as_written": "Syria Aleppo", "country": "Syria"},
-        "event_type": "Explosions/Remote violence",
-        "sub_event_type": "Shelling/artillery/missile attack",
-        "summary": "Rebel rockets killed 13 people in Aleppo.",
-        "evidence": [{"quote": ROCKETS.rstrip(".")}],
-    }
-    server.push(Reply.records({"incidents": [incident], "negotiations": [], "personnel_changes": []}))
+    server.push(one_incident("on Wednesday", "2016-08-10", {"as_written": "Syria Aleppo", "country": "Syria"}))
 
     result = make_extractor(max_reasks=0).extract(ROCKETS, published="2016-08-11")
 
@@ -433,15 +428,7 @@ def test_place_that_is_only_its_country_and_an_unwritten_word_still_costs_the_re
     server: ChatServer, make_extractor: Any
 ) -> None:
     """Cutting the country leaves "Idlib", which the article does not write: nothing true is left to keep."""
-    incident = {
-        "date": {"text": "on Wednesday", "value": "2016-08-10", "precision": "day"},
-        "location": {"as_written": "Syria Idlib", "country": "Syria"},
-        "event_type": "Explosions/Remote violence",
-        "sub_event_type": "Shelling/artillery/missile attack",
-        "summary": "Rebel rockets killed 13 people.",
-        "evidence": [{"quote": ROCKETS.rstrip(".")}],
-    }
-    server.push(Reply.records({"incidents": [incident], "negotiations": [], "personnel_changes": []}))
+    server.push(one_incident("on Wednesday", "2016-08-10", {"as_written": "Syria Idlib", "country": "Syria"}))
 
     result = make_extractor(max_reasks=0).extract(ROCKETS, published="2016-08-11")
 
@@ -453,15 +440,15 @@ def test_place_left_after_its_country_is_cut_must_be_in_the_records_own_quotes(
 ) -> None:
     """ "South Lebanon" less "Lebanon" is "South": the article writes "south" elsewhere, but as no place."""
     text = "Israeli jets struck villages in southern Lebanon on Wednesday, killing 3 people. Smoke rose to the south."
-    incident = {
-        "date": {"text": "on Wednesday", "value": "2016-08-10", "precision": "day"},
-        "location": {"as_written": "South Lebanon", "country": "Lebanon"},
-        "event_type": "Explosions/Remote violence",
-        "sub_event_type": "Air/drone strike",
-        "summary": "Israeli jets killed 3 people in southern Lebanon.",
-        "evidence": [{"quote": "Israeli jets struck villages in southern Lebanon on Wednesday, killing 3 people"}],
-    }
-    server.push(Reply.records({"incidents": [incident], "negotiations": [], "personnel_changes": []}))
+    server.push(
+        one_incident(
+            "on Wednesday",
+            "2016-08-10",
+            {"as_written": "South Lebanon", "country": "Lebanon"},
+            quote="Israeli jets struck villages in southern Lebanon on Wednesday, killing 3 people",
+            sub_event="Air/drone strike",
+        )
+    )
 
     result = make_extractor(max_reasks=0).extract(text, published="2016-08-11")
 
@@ -506,15 +493,7 @@ def test_a_weekday_whose_following_words_date_it_otherwise_does_not_support_the_
     server: ChatServer, make_extractor: Any
 ) -> None:
     text = "Regime forces shelled the town of Nawa on Wednesday 9 March, local activists said."
-    incident = {
-        "date": {"text": "2022-03-16", "value": "2022-03-16", "precision": "day"},
-        "location": {"as_written": "Nawa"},
-        "event_type": "Explosions/Remote violence",
-        "sub_event_type": "Shelling/artillery/missile attack",
-        "summary": "Regime forces shelled Nawa.",
-        "evidence": [{"quote": text.rstrip(".")}],
-    }
-    server.push(Reply.records({"incidents": [incident], "negotiations": [], "personnel_changes": []}))
+    server.push(one_incident("2022-03-16", "2022-03-16", {"as_written": "Nawa"}, quote=text.rstrip(".")))
 
     result = make_extractor(max_reasks=0).extract(text, published="2022-03-20")
 
