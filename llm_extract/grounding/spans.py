@@ -139,6 +139,11 @@ _WEEKDAY_NAMES: dict[str, int] = {
 """Weekday names (``date.weekday()`` numbers); Arabic ones with their article, since أحد alone is "one"."""
 
 
+def _weekday_of(word: str) -> int | None:
+    """The day of the week (Monday 0) a token of a quote names, or ``None``."""
+    return _WEEKDAY_NAMES.get(normalize(word.strip(EDGE_JUNK)).lower())
+
+
 def weekday_words(value: str, quotes: list[str], published: str | None) -> str | None:
     """The weekday a quote names for ``value``, as written, when ``value`` is that day of the week before publication.
 
@@ -153,23 +158,18 @@ def weekday_words(value: str, quotes: list[str], published: str | None) -> str |
     for quote in quotes:
         tokens = list(_TOKEN.finditer(quote))
         for i, m in enumerate(tokens):
-            word = m.group().strip(EDGE_JUNK)
-            if _WEEKDAY_NAMES.get(normalize(word).lower()) != when.weekday():
+            if _weekday_of(m.group()) != when.weekday():
                 continue
             # "Wednesday 9 March": the words after the weekday may date it otherwise
             after = quote[m.start() : tokens[min(i + 3, len(tokens) - 1)].end()]
             if date_problem(value.strip(), after, published) is None:
-                return word
+                return m.group().strip(EDGE_JUNK)
     return None
 
 
-def names_a_weekday(quotes: list[str]) -> bool:
+def _names_a_weekday(quotes: list[str]) -> bool:
     """Whether a quote names a day of the week ("On Tuesday", "الجمعة")."""
-    return any(
-        normalize(m.group().strip(EDGE_JUNK)).lower() in _WEEKDAY_NAMES
-        for quote in quotes
-        for m in _TOKEN.finditer(quote)
-    )
+    return any(_weekday_of(m.group()) is not None for quote in quotes for m in _TOKEN.finditer(quote))
 
 
 def date_problem(value: str, words: str, published: str | None) -> str | None:
@@ -423,7 +423,7 @@ def _date_mended(bad: _Ungrounded, value_field: str | None, published: str | Non
             parent["precision"] = "day"
         return bad.set(weekday)
     later = _later(bad.value, published)
-    if later and not names_a_weekday(quotes_in(bad.record)):
+    if later and not _names_a_weekday(quotes_in(bad.record)):
         return None
     parent[bad.loc[-1]], parent[value_field] = "", None
     parent.pop("precision", None)
