@@ -424,6 +424,32 @@ def test_place_written_after_its_country_keeps_the_place(server: ChatServer, mak
     assert any("location.as_written to the article's words 'Aleppo'" in w for w in result.provenance.warnings)
 
 
+def test_place_written_with_an_article_the_text_lacks_keeps_the_articles_word(
+    server: ChatServer, make_extractor: Any
+) -> None:
+    """ "المصياف" for the article's "مصياف": the model added the definite article, not a place."""
+    text = "قتل 4 مدنيين يوم الأربعاء في قصف على مصياف بريف حماة."
+    server.push(one_incident("يوم الأربعاء", "2016-08-10", {"as_written": "المصياف"}, quote=text.rstrip(".")))
+
+    result = make_extractor(max_reasks=0).extract(text, published="2016-08-11")
+
+    [kept] = result.records.incidents
+    assert kept.location.as_written == "مصياف"
+
+
+def test_date_words_joined_by_a_slash_the_article_spaces_are_the_articles_words(
+    server: ChatServer, make_extractor: Any
+) -> None:
+    """ "18 فبراير/شباط" for "18 من فبراير/ شباط": the same words, with the article's "من" and space."""
+    text = "وأدى القصف على الغوطة، الذي بدأ في 18 من فبراير/ شباط الماضي، إلى مقتل 1600 مدني."
+    server.push(one_incident("18 فبراير/شباط", "2018-02-18", {"as_written": "الغوطة"}, quote=text.rstrip(".")))
+
+    result = make_extractor(max_reasks=0).extract(text, published="2018-04-04")
+
+    [kept] = result.records.incidents
+    assert (kept.date.text, kept.date.value) == ("18 من فبراير/ شباط", "2018-02-18")
+
+
 def test_place_that_is_only_its_country_and_an_unwritten_word_still_costs_the_record(
     server: ChatServer, make_extractor: Any
 ) -> None:

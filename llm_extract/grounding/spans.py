@@ -192,6 +192,8 @@ def date_problem(value: str, words: str, published: str | None) -> str | None:
 
 
 _TOKEN = re.compile(r"\S+")
+_WORD = re.compile(r"[^\s/]+")
+"""A word as spans are repaired: Arabic month pairs are written "فبراير/ شباط" as often as "فبراير/شباط"."""
 _MAX_EXTRA_WORDS = 3
 """How many words a repaired span may hold beyond the model's own (``15 آذار`` -> ``15 من آذار``)."""
 
@@ -213,15 +215,16 @@ def article_words(value: str, quotes: list[str], max_extra: int = _MAX_EXTRA_WOR
     الحالي"). When every word of ``value`` occurs, in order and with at most
     ``max_extra`` other words among them, in one of ``quotes`` (the record's
     own grounded quotes, or the article's sentences), the shortest such
-    stretch is what the article writes. A name or place written nowhere in
-    them (an invented person) stays unrepaired.
+    stretch is what the article writes. A slash parts words as a space does
+    ("18 فبراير/شباط" is the article's "18 من فبراير/ شباط"). A name or place
+    written nowhere in them (an invented person) stays unrepaired.
     """
-    wanted = [w for w in (_word_key(t) for t in value.split()) if w]
+    wanted = [w for w in (_word_key(m.group()) for m in _WORD.finditer(value)) if w]
     if len(wanted) < min_words:
         return None
     best: str | None = None
     for quote in quotes:
-        tokens = [(m.start(), m.end(), _word_key(m.group())) for m in _TOKEN.finditer(quote)]
+        tokens = [(m.start(), m.end(), _word_key(m.group())) for m in _WORD.finditer(quote)]
         for first, (start, _, word) in enumerate(tokens):
             if word != wanted[0]:
                 continue
@@ -311,7 +314,8 @@ def _optional_item(model: type[BaseModel] | None, loc: tuple[Any, ...]) -> int |
 def _written_part(value: str, passages: list[str], qualifiers: list[str], quotes: list[str]) -> str | None:
     """The article's words for ``value`` without its qualifiers ("Qalamoun region, Syria", "Syria Aleppo").
 
-    Models append the country or governorate to a place. Trailing
+    Models append the country or governorate to a place, or the article
+    ("المصياف" for the article's "مصياف", which the words compare alike). Trailing
     comma-separated parts are cut, and what is left must be written in the
     article as whole words: "Nawa, Daraa" is "Nawa", never "Daraa", and
     "مدينة باريس" is not "مدينة". A ``qualifiers`` value (the place's own
@@ -324,7 +328,7 @@ def _written_part(value: str, passages: list[str], qualifiers: list[str], quotes
     refused = {_words_key(q) for q in qualifiers}
     for n in range(len(parts), 0, -1):
         kept = " ".join(parts[:n])
-        tries = ([(kept, passages)] if n < len(parts) else []) + [(_without(kept, q), quotes) for q in qualifiers]
+        tries = [(kept, passages)] + [(_without(kept, q), quotes) for q in qualifiers]
         for words, where in tries:
             found = article_words(words, where, 0, min_words=1) if words else None
             if found is not None and _words_key(found) not in refused:
@@ -468,7 +472,7 @@ def _set_unknown(data: dict[str, Any], path: tuple[Any, ...], why: str) -> str:
     return f"set {path[0]}[{path[1]}].{_dotted(path[2:])} unknown: {why}"
 
 
-SALVAGE_VERSION = 9
+SALVAGE_VERSION = 10
 """Bumped whenever salvage keeps or removes differently (:func:`drop_ungrounded`, or a number kept with the
 article's passage that states it): the cache stores salvaged answers."""
 
