@@ -59,7 +59,9 @@ def seed_answers(request: RecordedRequest) -> Reply:
     return Reply.records(seed_reply())
 
 
-def wait_until(condition: Callable[[], bool], timeout: float = 30.0) -> None:
+def wait_until(condition: Callable[[], bool], timeout: float = 180.0) -> None:
+    """Poll ``condition``; the deadline is generous because a CLI subprocess's imports alone took over 30 s on a
+    2-core machine busy with a model run (the killed-batch test failed there at 30 s)."""
     deadline = time.monotonic() + timeout
     while not condition():
         if time.monotonic() > deadline:
