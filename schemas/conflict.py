@@ -104,6 +104,7 @@ LEXICON = NumberLexicon(
         "militants", "rebels", "troops", "members", "officers", "policemen", "police", "residents", "gunmen",
         "others", "jihadists", "insurgents", "combatants", "personnel", "guards", "servicemen", "worshippers",
         "students", "workers", "journalists", "doctors", "volunteers", "refugees", "prisoners", "detainees",
+        "terrorists", "extremists", "commanders", "leaders",
         "أشخاص", "شخصا", "مدنيين", "مدنيا", "مدنيون", "عناصر", "عنصرا", "أطفال", "طفلا", "نساء", "رجال",
         "مقاتلين", "مقاتلا", "مقاتلون", "جنود", "جنديا", "آخرين", "آخرون", "مسلحين", "مسلحا", "مسلحون", "ضباط",
         "مواطنين", "مواطنا", "أفراد", "عسكريين", "عسكريا", "شبان", "معتقلين", "معتقلا", "أسرى",

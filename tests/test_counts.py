@@ -42,6 +42,10 @@ def counts(text: str) -> dict[str, int]:
         ("مقتل 10 على الأقل في القصف", {"killed": 10}),
         ("12 people at least were killed", {"killed": 12}),
         ("12 well-armed fighters were killed", {"killed": 12}),
+        # FA-KES: 31 of its 397 articles count the dead as terrorists, commanders or leaders
+        ("Syrian army killed 11 terrorists in an attack on their positions in Deir Ezzor", {"killed": 11}),
+        ("killing 5 terrorists injuring 15 others and destroying a 4WD vehicle", {"killed": 5, "wounded": 15}),
+        ("has thwarted an attack by terrorists in Syrias Qalamoun region killing two commanders", {"killed": 2}),
     ],
 )
 def test_a_count_is_read_next_to_the_word_that_says_what_it_counts(quote: str, expected: dict[str, int]) -> None:
