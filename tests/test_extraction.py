@@ -3,6 +3,7 @@ against a scripted chat-completions server on 127.0.0.1."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from collections.abc import Callable
@@ -228,6 +229,20 @@ def test_cache_key_covers_what_changes_the_answer(
     base = make_extractor()
     doc = base.document(SEED)
     assert (make_extractor(**change).cache_key(doc) != base.cache_key(doc)) is changes_key
+
+
+def test_cache_key_changes_with_the_tasks_lexicon(tmp_path: Path, server: ChatServer) -> None:
+    """A noun added to the lexicon makes quotes state counts they did not: stored answers are stale."""
+    from conftest import write_config
+
+    from llm_extract.config import load_config
+
+    config = load_config(write_config(tmp_path / "c.toml", server.url))
+    with Extractor(config) as base:
+        task = base.task
+        more = dataclasses.replace(task, lexicon=dataclasses.replace(task.lexicon, counted_nouns=("terrorists",)))
+        with Extractor(config, task=more) as other:
+            assert other.cache_key(other.document(SEED)) != base.cache_key(base.document(SEED))
 
 
 def test_cache_key_changes_with_prompt_template_and_schema_not_with_the_key(
