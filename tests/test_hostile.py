@@ -437,6 +437,19 @@ def test_place_written_with_an_article_the_text_lacks_keeps_the_articles_word(
     assert kept.location.as_written == "مصياف"
 
 
+def test_place_written_without_the_possessive_the_article_writes_keeps_the_articles_words(
+    server: ChatServer, make_extractor: Any
+) -> None:
+    """FA-KES drops apostrophes ("Syrias Deir ez-Zor"); the model writes "Syria Deir ez-Zor", and no country."""
+    text = "Russian jets destroyed a command center in Syrias Deir ez-Zor province on Tuesday killing 34 militants."
+    server.push(one_incident("on Tuesday", "2017-10-10", {"as_written": "Syria Deir ez-Zor province"}, quote=text))
+
+    result = make_extractor(max_reasks=0).extract(text, published="2017-10-10")
+
+    [kept] = result.records.incidents
+    assert kept.location.as_written == "Syrias Deir ez-Zor province"
+
+
 def test_date_words_joined_by_a_slash_the_article_spaces_are_the_articles_words(
     server: ChatServer, make_extractor: Any
 ) -> None:
