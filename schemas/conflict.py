@@ -883,15 +883,35 @@ def _unsupported(record: Incident | Negotiation | PersonnelChange) -> str | None
 def _repeat_key(record: Incident | Negotiation | PersonnelChange) -> tuple[Any, ...] | None:
     """What two records of one list share when they are one event written twice, or ``None`` (never merged here).
 
-    The same quotes and the same date value (an incident also the same
-    sub-event type): two events told in one sentence differ in their date or
-    type (a dev article quotes one sentence for two air strikes, a year apart).
+    The same date value (an incident also the same sub-event type) and a
+    quote in common (:func:`_repeats`): two events told in one sentence differ
+    in their date or type (a dev article quotes one sentence for two air
+    strikes, a year apart).
     """
     if isinstance(record, PersonnelChange):
         return None
-    quotes = tuple(sorted({normalize(e.quote) for e in record.evidence}))
+    quotes = frozenset(
+        (e.start, e.end) if e.start is not None and e.end is not None else normalize(e.quote) for e in record.evidence
+    )
     kind = record.sub_event_type if isinstance(record, Incident) else None
     return (quotes, record.date.value, kind)
+
+
+def _repeats(key: tuple[Any, ...], earlier: tuple[Any, ...]) -> bool:
+    """Whether a record with ``key`` writes again the event of one with ``earlier`` (:func:`_repeat_key`).
+
+    One shared passage is enough: an article that repeats its lead (a FA-KES
+    mosque bombing, no toll) was asked about sentence by sentence, and each
+    answer quoted the lead beside a sentence of its own.
+    """
+    return key[1:] == earlier[1:] and any(_same_passage(a, b) for a in key[0] for b in earlier[0])
+
+
+def _same_passage(a: tuple[int, int] | str, b: tuple[int, int] | str) -> bool:
+    """Whether two quotes share words of the article: their spans overlap (or, ungrounded, they are one text)."""
+    if isinstance(a, tuple) and isinstance(b, tuple):
+        return a[0] < b[1] and b[0] < a[1]
+    return a == b
 
 
 def _same_toll(a: Incident | Negotiation | PersonnelChange, b: Incident | Negotiation | PersonnelChange) -> bool:
@@ -1050,7 +1070,7 @@ class ConflictRecords(_Model):
         :data:`CHANGE_STEMS`.
 
         A record that repeats an earlier one of its list (:func:`_repeat_key`:
-        the same quotes and date, for an incident also the same sub-event type,
+        a quoted passage and the date, for an incident also the sub-event type,
         and not two places its quotes both write) is the model writing one event
         twice (5 times in 21 dev documents, each scored as an invented record);
         so is an incident told again with its toll (:func:`_same_toll`).
@@ -1073,14 +1093,15 @@ class ConflictRecords(_Model):
         )
         for name, records in lists:
             kept[name] = []
-            first: dict[tuple[Any, ...], tuple[int, int]] = {}  # repeat key -> the first's index: kept, answer
+            first: list[tuple[tuple[Any, ...], int, int]] = []  # repeat key, the first's index: kept, answer
             answer: list[int] = []  # kept index -> index in the answer
             for i, record in enumerate(records):
                 reason = _unsupported(record)
                 key = _repeat_key(record)
-                same = "quotes, date and sub-event type" if name == "incidents" else "quotes and date"
-                if reason is None and key is not None and key in first:
-                    j, original = first[key]
+                same = "passage, date and sub-event type" if name == "incidents" else "passage and date"
+                earlier = next(((j, a) for k, j, a in first if key is not None and _repeats(key, k)), None)
+                if reason is None and earlier is not None:
+                    j, original = earlier
                     if not _two_places(kept[name][j], record):
                         kept[name][j] = _joined(kept[name][j], record)
                         reason = f"repeats {name}[{original}] (the same {same}): {_ONE_KEPT}"
@@ -1088,7 +1109,7 @@ class ConflictRecords(_Model):
                             moved[i] = j
                 if reason is None:
                     if key is not None:
-                        first.setdefault(key, (len(kept[name]), i))
+                        first.append((key, len(kept[name]), i))
                     if name == "incidents":
                         moved[i] = len(kept[name])
                     answer.append(i)

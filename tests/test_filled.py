@@ -456,9 +456,29 @@ def test_an_incident_written_twice_with_the_same_quotes_and_date_is_one_record()
     result, warnings = read(ARTICLE, {"incidents": [incident(), incident(summary="Twelve civilians were killed.")]})
     assert len(result.incidents) == 1
     assert warnings == [
-        "dropped incidents[1]: repeats incidents[0] (the same quotes, date and sub-event type): "
+        "dropped incidents[1]: repeats incidents[0] (the same passage, date and sub-event type): "
         "one record, the better supported kept"
     ]
+
+
+def test_an_incident_retold_with_one_quote_in_common_and_no_toll_is_one_record() -> None:
+    """A FA-KES mosque bombing (no count: a named imam) asked about sentence by sentence: each answer
+    quoted the lead beside a sentence of its own, and each was scored as an invented record."""
+    lead = "A bomb planted inside the Grand Mosque in Damascus went off on Friday killing the imam"
+    text = f"{lead}. Five worshippers were wounded. The explosion caused much destruction."
+    bombing = {
+        "date": {"text": "on Friday"},
+        "location": {"as_written": "Damascus"},
+        "event_type": "Explosions/Remote violence",
+        "sub_event_type": "Remote explosive/landmine/IED",
+        "summary": "A bomb in the Grand Mosque.",
+    }
+    told = [bombing | {"evidence": [{"quote": lead}, {"quote": q}]} for q in text.split(". ")[1:]]
+
+    with grounding(SourceText(text), lexicon=LEXICON, published="2015-07-03", model_answer=True):
+        result = ConflictRecords.model_validate({"incidents": told})
+
+    assert len(result.incidents) == 1
 
 
 def test_of_two_repeats_the_one_whose_quotes_write_its_place_is_kept() -> None:
