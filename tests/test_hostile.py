@@ -450,6 +450,25 @@ def test_place_written_without_the_possessive_the_article_writes_keeps_the_artic
     assert kept.location.as_written == "Syrias Deir ez-Zor province"
 
 
+def test_a_mend_longer_than_its_field_costs_the_record_not_the_document(server: ChatServer, make_extractor: Any) -> None:
+    """A FA-KES source of 120 characters, "Syria interior minister told reporters ...": the article's words
+    ("Syrias ...") are 121, too long for the field; mending them failed the whole document."""
+    said = (
+        "Syrias interior minister told reporters that four terrorists attacked the police station "
+        "in the al-Midan neighbourhood of Damascus on Monday."
+    )
+    copied = said.replace("Syrias", "Syria")[:120]  # whole words, up to "neighbourhood of"
+    assert said.startswith(copied.replace("Syria", "Syrias") + " ")
+    claim = {"change_type": "appointment", "source": copied, "evidence": [{"quote": said.rstrip(".")}]}
+    change = {"person": "Syrias interior minister", "claims": [claim], "evidence": [{"quote": said.rstrip(".")}]}
+    server.push(Reply.records({"incidents": [], "negotiations": [], "personnel_changes": [change]}))
+
+    result = make_extractor(max_reasks=0).extract(said, published="2017-10-02")
+
+    assert result.records.personnel_changes == []
+    assert any(w.startswith("dropped personnel_changes[0]: source") for w in result.provenance.warnings)
+
+
 def test_date_words_joined_by_a_slash_the_article_spaces_are_the_articles_words(
     server: ChatServer, make_extractor: Any
 ) -> None:

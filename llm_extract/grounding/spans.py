@@ -17,6 +17,7 @@ import re
 from dataclasses import dataclass
 from typing import Annotated, Any, get_args
 
+from annotated_types import MaxLen
 from pydantic import BaseModel, GetCoreSchemaHandler, ValidationError, ValidationInfo
 from pydantic.fields import FieldInfo
 from pydantic_core import CoreSchema, PydanticCustomError, core_schema
@@ -392,14 +393,26 @@ class _Ungrounded:
         return f"set {where} to the article's words {words!r} (was {self.value!r})"
 
 
-def _as_article_words(bad: _Ungrounded, passages: list[str]) -> str | None:
+def _fits(bad: _Ungrounded, words: str, model: type[BaseModel] | None) -> bool:
+    """Whether ``words`` fit the field of ``bad`` (its ``max_length``).
+
+    The article's words for a span can be longer than the model's (an ``s``
+    it left out), and a mend that breaks the schema would fail the whole
+    document where removing the value costs one record at most.
+    """
+    field = _field_at(model, bad.loc)
+    limit = next((m.max_length for m in field.metadata if isinstance(m, MaxLen)), None) if field else None
+    return limit is None or len(words) <= limit
+
+
+def _as_article_words(bad: _Ungrounded, passages: list[str], model: type[BaseModel] | None) -> str | None:
     """A span the model shortened becomes the record's quotes' words, or one of the article's sentences'."""
     if not bad.own or len(bad.loc) <= 2:
         return None
     mended = article_words(bad.value, quotes_in(bad.record)) or article_words(
         bad.value, passages, _MAX_EXTRA_WORDS_ARTICLE
     )
-    return bad.set(mended) if mended is not None else None
+    return bad.set(mended) if mended is not None and _fits(bad, mended, model) else None
 
 
 def _value_field(bad: _Ungrounded, model: type[BaseModel] | None) -> str | None:
@@ -452,7 +465,7 @@ def _place_mended(bad: _Ungrounded, passages: list[str], model: type[BaseModel] 
     names = next((m.qualified_by for m in field.metadata if isinstance(m, Span)), ()) if field else ()
     qualifiers = [v for v in (bad.parent.get(n) for n in names) if isinstance(v, str) and v.strip()]
     part = _written_part(bad.value, passages, qualifiers, quotes_in(bad.record))
-    return bad.set(part) if part is not None else None
+    return bad.set(part) if part is not None and _fits(bad, part, model) else None
 
 
 def _optional_object(bad: _Ungrounded, model: type[BaseModel] | None) -> tuple[Any, ...] | None:
@@ -535,7 +548,7 @@ def drop_ungrounded(
         bad = _Ungrounded.at(data, loc, err.get("input"))
         value_field = _value_field(bad, model)
         note = (
-            _as_article_words(bad, passages)
+            _as_article_words(bad, passages, model)
             or _date_mended(bad, value_field, published)
             or (None if value_field is not None else _place_mended(bad, passages, model))
         )
