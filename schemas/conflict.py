@@ -884,7 +884,7 @@ def _repeat_key(record: Incident | Negotiation | PersonnelChange) -> tuple[Any, 
     """What two records of one list share when they are one event written twice, or ``None`` (never merged here).
 
     The same date value (an incident also the same sub-event type) and a
-    quote in common (:func:`_repeats`): two events told in one sentence differ
+    quoted passage in common (:func:`_repeats`): two events told in one sentence differ
     in their date or type (a dev article quotes one sentence for two air
     strikes, a year apart).
     """

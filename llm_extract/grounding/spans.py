@@ -390,7 +390,7 @@ class _Ungrounded:
 def _fits(bad: _Ungrounded, words: str, model: type[BaseModel] | None) -> bool:
     """Whether ``words`` fit the field of ``bad`` (its ``max_length``).
 
-    The article's words for a span can be longer than the model's (an ``s``
+    The article's words for a span can be longer than the model's (a word
     it left out), and a mend that breaks the schema would fail the whole
     document where removing the value costs one record at most.
     """
