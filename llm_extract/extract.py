@@ -34,11 +34,7 @@ from .cache import ResultCache, cache_key, sha256_text
 from .calls import Calls, Loop
 from .config import Config, load_config
 from .documents import Document, parse_published, split_chunks
-from .errors import (
-    ConfigError,
-    DeadlineExceeded,
-    InputError,
-)
+from .errors import ConfigError, DeadlineExceeded, ExtractionError, InputError
 from .fixtures import with_example
 from .grounding import NUMBER_REQUOTED, NUMBER_UNKNOWN, SALVAGE_VERSION, SourceText, grounding
 from .merge import merge_parts
@@ -429,9 +425,20 @@ class Extractor:
         )
         result = DocumentResult(doc_id=doc.id, records=records, provenance=provenance, text=doc.text)
         stored = result.to_json()
+        try:
+            read = self._read(doc, source, stored)
+        except ValidationError as exc:
+            # Each chunk's answer validated, yet together they can break a rule of the whole document
+            # (a list's max_length). Nothing is cached: the same chunks would break it again on every read.
+            errors = [f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()]
+            raise ExtractionError(
+                f"{doc.id}: the records of its {len(spans)} chunks together do not fit the schema "
+                f"({errors[0]}); raise that list's max_length, or chunk_chars",
+                attempts=usage.model_calls,
+                errors=errors,
+            ) from None
         if self.cache is not None:
             self.cache.set(self.cache_key(doc), stored)
-        read = self._read(doc, source, stored)
         for warning in read.provenance.warnings[len(warnings) :]:  # dropped on reading: said once, when extracted
             log.warning("%s: %s", doc.id, warning)
         return read

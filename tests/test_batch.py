@@ -29,6 +29,7 @@ from conftest import ROOT, SEED, run_cli, seed_reply, write_config
 
 from llm_extract import Document, Extractor
 from llm_extract.documents import split_chunks
+from llm_extract.errors import ExtractionError
 from llm_extract.testing import ChatServer, RecordedRequest, Reply
 
 SEED_TEXT = SEED.read_text(encoding="utf-8")
@@ -509,6 +510,42 @@ def test_event_seen_in_two_chunks_is_one_record_with_offsets_into_the_whole_docu
     (evidence,) = incident.evidence
     assert (evidence.start, evidence.end) == (_LONG.index(_QUOTE), _LONG.index(_QUOTE) + len(_QUOTE))
     assert _LONG[evidence.start : evidence.end] == _QUOTE
+
+
+_VILLAGES = [f"Village {chr(65 + i)}" for i in range(12)]
+_MANY = "\n".join(f"Gunmen attacked a checkpoint near {v} on Monday night. Roads were calm later." for v in _VILLAGES)
+
+
+def _every_attack_answer(request: RecordedRequest) -> Reply:
+    """One incident for each attack the chunk holds: twelve in all, more than the schema's eight."""
+    incidents = [
+        {
+            "date": {"text": "on Monday night", "precision": "unknown"},
+            "location": {"as_written": v, "normalized": v},
+            "event_type": "Violence against civilians",
+            "sub_event_type": "Attack",
+            "summary": f"Gunmen attacked a checkpoint near {v}.",
+            "evidence": [{"quote": f"Gunmen attacked a checkpoint near {v}"}],
+        }
+        for v in _VILLAGES
+        if f"near {v} on Monday night" in request.text
+    ]
+    return Reply.records({"incidents": incidents, "negotiations": [], "personnel_changes": []})
+
+
+def test_chunks_finding_more_records_than_the_schema_allows_fail_in_one_line_and_cache_nothing(
+    start: Start,
+) -> None:
+    server, ex = start(_every_attack_answer, chunk_chars=600, chunk_overlap=100)
+    why = r"^long: the records of its \d+ chunks together do not fit the schema \(incidents: List should have at most 8"
+
+    with pytest.raises(ExtractionError, match=why):
+        ex.extract(_MANY, doc_id="long")
+    asked = len(server.requests)
+    with pytest.raises(ExtractionError, match=why):
+        ex.extract(_MANY, doc_id="long")
+
+    assert asked > 1 and len(server.requests) == 2 * asked  # no cache entry answered the second time
 
 
 # -- the Python batch API ------------------------------------------------------------------
