@@ -3,7 +3,8 @@
 A batch keeps the backend busy without flooding it: the engine caps the
 requests in flight at the backend's ``concurrency``, chunks included, and
 twice that many workers take documents in input order, so a request is ready
-whenever a slot frees. Around that:
+whenever a slot frees (one worker for the embedded model, whose documents
+run one at a time). Around that:
 
 * **Order.** A result is written as soon as it and every earlier document
   are done, one JSON line each, flushed; a killed run loses only what was
@@ -319,7 +320,7 @@ async def arun_batch(
 
     Args:
         extractor: the engine and its backend; its ``concurrency`` caps the
-            requests in flight (twice as many documents are in progress).
+            requests in flight; its ``documents_in_progress()`` how many documents are worked on at once.
         documents: in output order; an ``InputError`` item is a document
             that could not be read, reported as a failure.
         out: JSON lines are written here in input order as documents finish.
@@ -411,9 +412,9 @@ async def arun_batch(
         for index in queue:  # shared iterator: each index is taken by exactly one worker
             await one(index)
 
-    # Twice as many documents in progress as requests allowed in flight: while one document
-    # is parsed and grounded, the next one's request is already waiting for the freed slot.
-    n_workers = max(1, min(2 * extractor.backend_config.concurrency, len(items)))
+    # Server backends: twice as many documents in progress as requests allowed in flight, so while
+    # one document is parsed and grounded, the next one's request already waits for the freed slot.
+    n_workers = max(1, min(extractor.backend_config.documents_in_progress(), len(items)))
     workers = [asyncio.ensure_future(worker()) for _ in range(n_workers)]
     try:
         await asyncio.gather(*workers)

@@ -117,6 +117,10 @@ class _BackendBase(_Strict):
         """``strategy``, or this kind's default: one call for all lists."""
         return self.strategy or "one-call"
 
+    def documents_in_progress(self) -> int:
+        """Documents a batch works on at once: twice ``concurrency``, so a request is ready whenever a slot frees."""
+        return 2 * self.concurrency
+
     def sampling(self) -> dict[str, Any]:
         """Request parameters that change the answer (and so the cache key)."""
         params: dict[str, Any] = {"temperature": self.temperature, "max_tokens": self.max_tokens}
@@ -205,6 +209,16 @@ class EmbeddedBackendConfig(_BackendBase):
         88 s; 0 records on the negative controls for both (docs/strategies.md).
         """
         return self.strategy or ("per-list-cued" if self.steps else "one-call")
+
+    def documents_in_progress(self) -> int:
+        """One document at a time: the model keeps an article's tokens between its calls.
+
+        Two documents in progress would alternate their calls on the one model, so every call
+        would read its article again (~400 tokens, ~10 s on two cores), and a document's answers
+        would depend on which other document ran beside it (docs/embedded.md, "Same answers in
+        every run").
+        """
+        return self.concurrency
 
     def sampling(self) -> dict[str, Any]:
         return super().sampling() | {"repeat_penalty": self.repeat_penalty}

@@ -11,6 +11,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -21,9 +22,11 @@ from typing import Any
 import pytest
 import test_embedded
 from conftest import SEED, seed_reply
+from llm_extract.schemas.conflict import Casualties
+from pydantic import Field
 from test_embedded import TEXT, write_task_config
 
-from llm_extract import Extractor
+from llm_extract import Document, Extractor
 from llm_extract.backends.embedded.grammar import without_schema_text
 from llm_extract.task import BUILTIN_TASK, load_task
 from llm_extract.testing import ChatServer, Reply
@@ -32,6 +35,14 @@ OTHER = "Three civilians were killed in Homs on Friday. Witnesses blamed an air 
 STATES = "prefix-states"
 
 tiny_model = test_embedded.tiny_model
+
+
+class TwoLists(test_embedded.DeathReport):
+    """The tiny task with a second list, so that the per-list strategy makes two calls per document."""
+
+    wounded: list[Casualties] = Field(default_factory=list, max_length=1)
+
+
 cache_dir = test_embedded.cache_dir
 
 
@@ -134,6 +145,62 @@ def test_second_document_reads_only_its_own_tokens_after_the_prefix_state_is_sav
 
 
 @pytest.mark.embedded
+def test_a_documents_answer_does_not_depend_on_the_document_read_before_it(
+    tiny_model: None, tmp_path: Path, cache_dir: Path
+) -> None:
+    """After another document, the context is cut back to the prefix a new process loads: the same
+    tokens are evaluated, in the same batches, so the answer is the same (one document can be measured alone)."""
+    from llm_extract.backends.embedded import unload_models
+
+    config = write_task_config(tmp_path, cache_dir, max_reasks=0)
+    _extract_fresh(config, TEXT)  # saves the prefix state
+
+    unload_models()
+    with Extractor.from_config(config) as ex:
+        ex.extract(TEXT, doc_id="first", refresh=True)
+        before = ex.backend.stats.prompt_evaluated  # type: ignore[attr-defined]
+        after_another = ex.extract(OTHER, doc_id="doc", refresh=True)
+        evaluated_after_another = ex.backend.stats.prompt_evaluated - before  # type: ignore[attr-defined]
+    unload_models()
+    with Extractor.from_config(config) as ex:
+        alone = ex.extract(OTHER, doc_id="doc", refresh=True)
+        evaluated_alone = ex.backend.stats.prompt_evaluated  # type: ignore[attr-defined]
+
+    assert evaluated_after_another == evaluated_alone
+    assert after_another.records.model_dump() == alone.records.model_dump()
+
+
+@pytest.mark.embedded
+def test_a_batch_answers_each_document_as_a_new_process_answers_it_alone(
+    tiny_model: None, tmp_path: Path, cache_dir: Path
+) -> None:
+    """Two documents of two calls each (one per list): a batch must not alternate their calls on the one model."""
+    from llm_extract.backends.embedded import unload_models
+
+    config = write_task_config(tmp_path, cache_dir, max_reasks=0, strategy="per-list")
+    schema = f'"{__name__}:TwoLists"'
+    config.write_text(re.sub(r"^schema = .*$", f"schema = {schema}", config.read_text(), flags=re.M), encoding="utf-8")
+    docs = [Document(id="a", text=TEXT), Document(id="b", text=OTHER)]
+    _extract_fresh(config, TEXT)  # saves the prefix state
+    alone, evaluated_alone = {}, 0
+    for doc in docs:
+        unload_models()
+        with Extractor.from_config(config) as ex:
+            result = ex.extract(doc, refresh=True)
+            assert result.provenance.usage.model_calls == 2
+            alone[doc.id] = result.records.model_dump()
+            evaluated_alone += ex.backend.stats.prompt_evaluated  # type: ignore[attr-defined]
+    unload_models()
+
+    with Extractor.from_config(config) as ex:
+        batch = ex.extract_many(docs, refresh=True, progress=False)
+        evaluated_in_batch = ex.backend.stats.prompt_evaluated  # type: ignore[attr-defined]
+
+    assert {r.doc_id: r.records.model_dump() for r in batch.results} == alone
+    assert evaluated_in_batch == evaluated_alone
+
+
+@pytest.mark.embedded
 def test_without_prefix_cache_a_fresh_model_reads_the_whole_prompt_again(
     tiny_model: None, tmp_path: Path, cache_dir: Path
 ) -> None:
@@ -157,7 +224,7 @@ def test_a_new_process_reuses_the_prefix_state_another_process_saved(
         f"""
         import json, sys
         sys.path.insert(0, {str(Path(__file__).parent)!r})
-        from llm_extract import Extractor
+        from llm_extract import Document, Extractor
         with Extractor.from_config({str(config)!r}) as ex:
             ex.extract({OTHER!r}, doc_id="doc")
             s = ex.backend.stats

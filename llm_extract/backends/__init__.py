@@ -65,6 +65,10 @@ class ModelRequest:
     a backend that samples token by token may then stop at the first exact repeat of an item."""
     protocol: Mapping[str, Any] = field(default_factory=dict)
     """OpenAI request fields instructor set for its mode (``tools``, ``tool_choice``, ``response_format``)."""
+    document: str = ""
+    """The document the request reads (its id and text hash). A backend that keeps model state between calls
+    starts each document from the state a new process has, so its answers do not depend on what was
+    read before. Not part of :attr:`key`: it does not change what is asked."""
 
     @cached_property
     def key(self) -> str:

@@ -242,6 +242,7 @@ class EmbeddedBackend:
             if cancelled.is_set():
                 raise BackendError(f"{self.name}: request cancelled before it started")
             loaded.running.cancelled = cancelled
+            loaded.running.document = request.document
             watch = RepeatWatch() if request.list_name is not None else None
             loaded.running.watch = watch
             try:

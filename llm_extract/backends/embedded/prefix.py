@@ -49,7 +49,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("llm_extract.embedded")
 
-__all__ = ["MIN_PREFIX_TOKENS", "PREFIX_DIR", "Identity", "PrefixStore", "StaleState", "prefix_length"]
+__all__ = ["MIN_PREFIX_TOKENS", "PREFIX_DIR", "Identity", "PrefixStore", "StaleState", "prefix_length", "truncate"]
 
 PREFIX_DIR = "prefix-states"
 """The folder of the cache dir (beside ``models/``) that holds the state files."""
@@ -140,15 +140,15 @@ class PrefixStore:
 
     # -- the context ------------------------------------------------------------
 
-    def prepare(self, llama: Llama, prefix: Sequence[int]) -> None:
-        """Leave ``llama`` holding the evaluated ``prefix`` (unless it already does)."""
+    def prepare(self, llama: Llama, prefix: Sequence[int]) -> int:
+        """Leave ``llama`` holding the evaluated ``prefix`` (unless it does); how many tokens it keeps (0: none)."""
         n = len(prefix)
         if n < MIN_PREFIX_TOKENS or n >= llama.n_ctx():
-            return
+            return 0
         key = self.identity.key(prefix)
         holds = llama.n_tokens >= n and list(llama.input_ids[:n]) == list(prefix)
         if holds and key in self._memory:
-            return  # in the context and saved: llama-cpp-python's prefix match reuses it
+            return n  # in the context and saved: llama-cpp-python's prefix match reuses it
         payload = self._memory.get(key)
         saved = payload is not None
         if payload is None:
@@ -156,7 +156,7 @@ class PrefixStore:
             saved = payload is not None
         if holds and payload is None:
             # The context already holds the prefix (evaluated for an earlier answer): export it.
-            _truncate(llama, n)
+            truncate(llama, n)
             payload = self._export(llama)
         elif not holds and payload is not None:
             if self._restore(llama, prefix, payload):
@@ -165,15 +165,16 @@ class PrefixStore:
             else:
                 payload, saved = None, False
         if not holds and payload is None:
-            _truncate(llama, 0)
+            truncate(llama, 0)
             llama.eval(list(prefix))
             payload = self._export(llama)
             self.builds += 1
         if payload is None:
-            return
+            return n
         self._remember(key, payload)
         if not saved:
             self._save(prefix, payload)
+        return n
 
     def _save(self, prefix: Sequence[int], payload: bytes) -> None:
         try:
@@ -191,11 +192,11 @@ class PrefixStore:
         """Import ``payload`` as sequence 0; ``False`` (context cleared) if llama.cpp refuses it."""
         import llama_cpp
 
-        _truncate(llama, 0)
+        truncate(llama, 0)
         buffer = (ctypes.c_uint8 * len(payload)).from_buffer_copy(payload)
         read = llama_cpp.llama_state_seq_set_data(llama.ctx, buffer, len(payload), _SEQ)
         if int(read) <= 0:
-            _truncate(llama, 0)
+            truncate(llama, 0)
             log.warning("prefix state: llama.cpp did not accept the saved state; rebuilding it")
             return False
         llama.input_ids[: len(prefix)] = prefix
@@ -298,7 +299,7 @@ class PrefixStore:
                 old.unlink()
 
 
-def _truncate(llama: Llama, n: int) -> None:
+def truncate(llama: Llama, n: int) -> None:
     """Keep only the first ``n`` tokens of the context (their KV cells); the next decode refreshes the logits."""
     llama.n_tokens = n
     llama._ctx.kv_cache_seq_rm(-1, n, -1)

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from llama_cpp import Llama
     from llama_cpp.llama_grammar import LlamaGrammar
 from ...merge import item_key
-from .prefix import Identity, PrefixStore, prefix_length
+from .prefix import Identity, PrefixStore, prefix_length, truncate
 from .sampling import GreedyGrammar, greedy_applies
 from .weights import PORTABLE_CMAKE_ARGS, RUNTIME_DIST, RUNTIME_VERSION, PackagedModel
 
@@ -69,6 +69,10 @@ class _Running:
         """The prefix tokens found for each system message (found once, checked every time)."""
         self.greedy: GreedyGrammar | None = None
         """The grammar-constrained greedy sampler of the generation under way."""
+        self.document = ""
+        """The document of the request being answered (``""``: unknown, a document of its own)."""
+        self.last_document: str | None = None
+        """The document whose tokens the context holds after the fixed prefix."""
 
 
 class RepeatWatch:
@@ -215,10 +219,15 @@ def load(spec: PackagedModel, path: Path, n_ctx: int, n_threads: int, verified_s
             ) -> Generator[int, Sequence[int] | None, None]:
                 # Before llama-cpp-python matches the prompt against its KV cache, the context is
                 # given the fixed prefix's state if it lacks it (loaded, or evaluated and saved).
-                if running.prefixes is not None and isinstance(running.system, str) and kwargs.get("reset", True):
-                    prefix = _fixed_prefix(self, running, tokens, running.system)
-                    if prefix:
-                        running.prefixes.prepare(self, prefix)
+                if kwargs.get("reset", True):
+                    kept = 0
+                    if running.prefixes is not None and isinstance(running.system, str):
+                        prefix = _fixed_prefix(self, running, tokens, running.system)
+                        if prefix:
+                            kept = running.prefixes.prepare(self, prefix)
+                    if not running.document or running.document != running.last_document:
+                        _new_document(self, kept)
+                    running.last_document = running.document
                 running.greedy = None  # a new generation: the grammar starts again
                 try:
                     for token in super().generate(tokens, *args, **kwargs):
@@ -263,6 +272,20 @@ def load(spec: PackagedModel, path: Path, n_ctx: int, n_threads: int, verified_s
         _MODELS[key] = loaded
         log.info("loaded %s (n_ctx=%d, %d threads) in %.1f s", spec.name, n_ctx, n_threads, loaded.load_s)
         return loaded
+
+
+def _new_document(llama: Llama, kept: int) -> None:
+    """Cut the context back to what a new process holds before its first call: the ``kept`` prefix tokens.
+
+    Left whole, it would still hold the last document's prompt, and llama-cpp-python's prefix match
+    would reuse the chat template's tokens that follow the system message in both; the new article
+    would then be evaluated from another position, in other batches. llama.cpp's arithmetic depends on
+    those batches, and greedy decoding amplifies the difference: one dev document answered 611 tokens in
+    a new process and was cut off at 1,536 in a whole run. Cut back, a document's answers are the same
+    whatever was read before it, so one document can be measured alone.
+    """
+    if llama.n_tokens > kept:
+        truncate(llama, kept)
 
 
 def _fixed_prefix(llama: Llama, running: _Running, tokens: Sequence[int], system: str) -> tuple[int, ...]:
