@@ -288,8 +288,7 @@ class Extractor:
                 "merge": {name: list(keys) for name, keys in self.task.merge_keys.items()},
                 "prompt": self.task.prompt_sha256_for(cfg.compact_prompt),
                 "schema": self.task.schema_sha256,
-                # The lexicon decides which counts a quote states, and so which numbers are kept.
-                "lexicon": sha256_text(repr(self.task.lexicon))[:16],
+                "lexicon": self.task.lexicon_sha256,
                 "text": sha256_text(doc.text),
                 "doc_id": doc.id,
                 "published": doc.published,

@@ -296,6 +296,11 @@ class Task:
         return sha256_text(json.dumps(self.schema.model_json_schema(), sort_keys=True))
 
     @cached_property
+    def lexicon_sha256(self) -> str:
+        """The lexicon decides which counts a quote states, and so which numbers are kept: part of the cache key."""
+        return sha256_text(repr(self.lexicon))[:16]
+
+    @cached_property
     def list_fields(self) -> tuple[str, ...]:
         """The record lists of the schema (e.g. incidents, negotiations, personnel_changes)."""
         return tuple(
