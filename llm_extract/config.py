@@ -215,8 +215,8 @@ class EmbeddedBackendConfig(_BackendBase):
 
         Two documents in progress would alternate their calls on the one model, so every call
         would read its article again (~400 tokens, ~10 s on two cores), and a document's answers
-        would depend on which other document ran beside it (docs/embedded.md, "Same answers in
-        every run").
+        would depend on which other document ran beside it (docs/embedded.md, "Same answers
+        whatever ran before").
         """
         return self.concurrency
 
