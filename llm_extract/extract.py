@@ -391,11 +391,13 @@ class Extractor:
         started = time.perf_counter()
         warnings: list[str] = []
         spans = split_chunks(doc.text, cfg.chunk_chars, cfg.chunk_overlap)
+        text_sha256 = sha256_text(doc.text)
         try:
             async with asyncio.timeout(cfg.deadline):
                 sent: dict[str, Any] = {}  # requests sent for this document: none is sent twice
+                document = f"{doc.id} {text_sha256[:16]}"  # for a backend that keeps state between calls
                 parts = await _all_or_none(
-                    self._extract_span(doc, source, span, usage, warnings, sent) for span in spans
+                    self._extract_span(doc, source, span, usage, warnings, sent, document) for span in spans
                 )
         except TimeoutError:
             raise DeadlineExceeded(
@@ -404,7 +406,7 @@ class Extractor:
         records = merge_parts(parts, self.task.list_fields, self.task.schema, self.task.merge_keys)
         provenance = Provenance(
             doc_id=doc.id,
-            text_sha256=sha256_text(doc.text),
+            text_sha256=text_sha256,
             published=doc.published,
             source=doc.source,
             url=doc.url,
@@ -497,6 +499,7 @@ class Extractor:
         usage: Usage,
         warnings: list[str],
         sent: dict[str, Any],
+        document_key: str,
     ) -> BaseModel:
         job = Job(
             task=self.task,
@@ -510,5 +513,6 @@ class Extractor:
             usage=usage,
             warnings=warnings,
             sent=sent,
+            document_key=document_key,
         )
         return await self.strategy.extract(job)

@@ -18,7 +18,7 @@ import weakref
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import cached_property, lru_cache
+from functools import lru_cache
 from typing import Any, ClassVar, TypeVar
 
 import instructor
@@ -30,7 +30,6 @@ from openai.types.chat import ChatCompletion
 from pydantic import BaseModel, ValidationError
 
 from ..backends import ModelRequest
-from ..cache import sha256_text
 from ..calls import Calls
 from ..config import BackendConfig
 from ..documents import Document
@@ -201,11 +200,8 @@ class Job:
     usage: Usage
     warnings: list[str]
     sent: dict[str, asyncio.Future[ChatCompletion]] = field(default_factory=dict)
-
-    @cached_property
-    def document_key(self) -> str:
-        """The document this job's requests read (its id and text), for backends that keep state between calls."""
-        return f"{self.doc.id} {sha256_text(self.doc.text)[:16]}"
+    document_key: str = ""
+    """The document the requests read (its id and text hash), for backends that keep state between calls."""
 
     @property
     def text(self) -> str:
