@@ -34,6 +34,7 @@ from llm_extract.grounding import (
     Evidence,
     GroundedRecord,
     NumberLexicon,
+    SourceText,
     Span,
     context_of,
     count_mentions,
@@ -394,6 +395,15 @@ CHANGE_STEMS: tuple[str, ...] = (
 """Beginnings of words that name a change of post, a death, a capture or a release, each the start of a word
 (:func:`_word_starts`; "حول", "about", is left out for "حولت", "transferred"): a personnel change whose quotes
 hold none is not one."""
+
+WAR_WORDS: tuple[str, ...] = (
+    r"wars?", "warfare", r"conflicts?", r"truces?", r"cease-?fires?", "armed", r"militias?", r"rebels?",
+    r"insurgen\w*", r"jihad\w*", r"terror\w*", "troops", "army", "armies", r"militants?", "opposition",
+    "حرب", "نزاع", "صراع", "هدنه", "اطلاق النار", "ميليشي", "مليشي", "فصائل", "متمرد", "ارهاب", "جيش", "قوات",
+    "معارضه",
+)
+"""Words that, beside :data:`EVENT_STEMS`, place an article in an armed conflict: a war, a truce, an army, an
+armed group or an opposition (English: whole words, as regular expressions; Arabic: anywhere in a word)."""
 # fmt: on
 
 
@@ -490,6 +500,14 @@ _DEATHS = _word_starts(DEATH_STEMS)
 _CAPTURES = _word_starts(COUNT_WORDS["captured"])
 _STRATEGIC = EventType.STRATEGIC_DEVELOPMENTS
 _MEETING = _word_starts(MEETING_STEMS)
+_PEACEFUL = "the article names no fighting, war, truce, army or armed group: no talks between parties to a conflict"
+"""Why a negotiation in such an article is dropped: a sports page's "rapprochement shown by officials' visits"
+is diplomacy, not talks of an armed conflict. (An incident needs a violent word in its own quotes already; a
+change of post stays, since an intelligence chief's appointment may be told without a word of war.)"""
+_WAR = re.compile(
+    rf"\b(?:{'|'.join(w for w in WAR_WORDS if w.isascii())})\b"
+    rf"|(?:{'|'.join(re.escape(normalize(w)) for w in WAR_WORDS if not w.isascii())})"
+)
 
 
 _OTHERS = frozenset(normalize(w) for w in ("others", "other", "آخرين", "آخرون", "أخرى"))
@@ -1065,9 +1083,9 @@ class ConflictRecords(_Model):
         (13 records on the 6 negative controls of the dev set: a film festival
         as an incident, "Syria" as a person whose post changed). In a model's
         answer (``model_answer``) an incident's quotes must hold a word of
-        :data:`EVENT_STEMS`, a negotiation's a word of :data:`MEETING_STEMS`,
-        and a personnel change's quotes must name its person and a word of
-        :data:`CHANGE_STEMS`.
+        :data:`EVENT_STEMS`, a negotiation's a word of :data:`MEETING_STEMS`
+        (and its article a word of a conflict, :data:`_PEACEFUL`), and a personnel
+        change's quotes must name its person and a word of :data:`CHANGE_STEMS`.
 
         A record that repeats an earlier one of its list (:func:`_repeat_key`:
         a quoted passage and the date, for an incident also the sub-event type,
@@ -1084,6 +1102,9 @@ class ConflictRecords(_Model):
         if not ctx or not ctx.get("model_answer"):
             return self
         warnings = ctx.setdefault("warnings", [])
+        source = ctx.get("source")
+        article = normalize(source.text).lower() if isinstance(source, SourceText) else ""
+        peaceful = bool(article) and not (_EVENT.search(article) or _WAR.search(article))
         kept: dict[str, list[Any]] = {}
         moved: dict[int, int] = {}
         lists: tuple[tuple[str, Sequence[Incident | Negotiation | PersonnelChange]], ...] = (
@@ -1097,6 +1118,8 @@ class ConflictRecords(_Model):
             answer: list[int] = []  # kept index -> index in the answer
             for i, record in enumerate(records):
                 reason = _unsupported(record)
+                if reason is None and peaceful and name == "negotiations":
+                    reason = _PEACEFUL
                 key = _repeat_key(record)
                 same = "passage, date and sub-event type" if name == "incidents" else "passage and date"
                 earlier = next(((j, a) for k, j, a in first if key is not None and _repeats(key, k)), None)

@@ -406,6 +406,26 @@ def test_a_negotiation_quoting_social_media_is_no_meeting() -> None:
     assert read(SOCIAL, {"negotiations": [negotiation]})[0].negotiations == []
 
 
+RAPPROCHEMENT = "وانعكاس لتقارب بين البلدين تمثل بزيارات مسؤولين عراقيين إلى السعودية قبل فترة"
+
+
+def test_a_negotiation_in_an_article_that_names_no_conflict_is_dropped() -> None:
+    """A dev negative control: a sports page reads the match as a sign of officials' visits (زيارات)."""
+    negotiation = {"date": {"text": ""}, "summary": "Visits.", "evidence": [{"quote": RAPPROCHEMENT}]}
+    records, warnings = read(f"{RAPPROCHEMENT}. ويلتقي المنتخبان في البصرة.", {"negotiations": [negotiation]})
+    assert records.negotiations == []
+    assert warnings == [
+        "dropped negotiations[0]: the article names no fighting, war, truce, army or armed group: "
+        "no talks between parties to a conflict"
+    ]
+
+
+def test_the_same_negotiation_in_an_article_about_a_war_is_kept() -> None:
+    negotiation = {"date": {"text": ""}, "summary": "Visits.", "evidence": [{"quote": RAPPROCHEMENT}]}
+    text = f"{RAPPROCHEMENT}، بعد سنوات من الحرب."
+    assert len(read(text, {"negotiations": [negotiation]})[0].negotiations) == 1
+
+
 def test_a_personnel_change_whose_quotes_do_not_name_its_person_is_dropped() -> None:
     claim = {"change_type": "appointment", "source": "Syria", "evidence": [{"quote": "Coach Fajr Ibrahim praised"}]}
     change = {"person": "Syria", "claims": [claim], "evidence": [{"quote": "The match was the team's first win"}]}
