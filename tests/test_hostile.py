@@ -437,19 +437,32 @@ def test_place_written_with_an_article_the_text_lacks_keeps_the_articles_word(
     assert kept.location.as_written == "مصياف"
 
 
+def test_place_written_without_the_possessive_the_article_writes_keeps_the_articles_words(
+    server: ChatServer, make_extractor: Any
+) -> None:
+    """FA-KES drops apostrophes ("Syrias Deir ez-Zor"); the model writes "Syria Deir ez-Zor", and no country."""
+    text = "Russian jets destroyed a command center in Syrias Deir ez-Zor province on Tuesday killing 34 militants."
+    server.push(one_incident("on Tuesday", "2017-10-10", {"as_written": "Syria Deir ez-Zor province"}, quote=text))
+
+    result = make_extractor(max_reasks=0).extract(text, published="2017-10-10")
+
+    [kept] = result.records.incidents
+    assert kept.location.as_written == "Syrias Deir ez-Zor province"
+
+
 def test_a_mend_longer_than_its_field_costs_the_record_not_the_document(
     server: ChatServer, make_extractor: Any
 ) -> None:
-    """A source of 119 characters that left out the article's "the": the article's words are 123, too long
-    for the field. Mending them failed the whole document (a FA-KES article, daily-sabah-fakes-1924058215)."""
+    """A FA-KES source of 120 characters, "Syria interior minister told reporters ...": the article's words
+    ("Syrias ...") are 121, too long for the field; mending them failed the whole document."""
     said = (
-        "The interior minister told reporters that four gunmen attacked the police station "
-        "in the al-Midan neighbourhood of Damascus."
+        "Syrias interior minister told reporters that four terrorists attacked the police station "
+        "in the al-Midan neighbourhood of Damascus on Monday."
     )
-    copied = said.replace("in the al-Midan", "in al-Midan").rstrip(".")
-    assert len(copied) <= 120 < len(said.rstrip("."))
+    copied = said.replace("Syrias", "Syria")[:120]  # whole words, up to "neighbourhood of"
+    assert said.startswith(copied.replace("Syria", "Syrias") + " ")
     claim = {"change_type": "appointment", "source": copied, "evidence": [{"quote": said.rstrip(".")}]}
-    change = {"person": "The interior minister", "claims": [claim], "evidence": [{"quote": said.rstrip(".")}]}
+    change = {"person": "Syrias interior minister", "claims": [claim], "evidence": [{"quote": said.rstrip(".")}]}
     server.push(Reply.records({"incidents": [], "negotiations": [], "personnel_changes": [change]}))
 
     result = make_extractor(max_reasks=0).extract(said, published="2017-10-02")

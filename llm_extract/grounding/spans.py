@@ -244,9 +244,15 @@ _ARTICLE_PREFIXES = ("وال", "بال", "ال")
 """Only the definite article (with و or ب before it): a lone و or ب may be a name's first letter (وسام, بسام)."""
 
 
+_POSSESSIVE = re.compile(r"(?<=[a-z]{3})'?s$")
+"""An English possessive, written as the FA-KES texts write it with the apostrophe removed ("Syrias")."""
+
+
 def _word_key(word: str) -> str:
-    """A word as spans compare it: folded, and without the Arabic article ("القيادي" is the article's "قيادي")."""
-    return strip_prefix(normalize(word).strip(EDGE_JUNK), _ARTICLE_PREFIXES)
+    """A word as spans compare it: folded, without the Arabic article ("القيادي" is the article's "قيادي"),
+    and without an English possessive: the model writes "Syria Deir ez-Zor province" for the article's
+    "Syrias Deir ez-Zor province" (Syria's), and only the article's words are ever kept."""
+    return _POSSESSIVE.sub("", strip_prefix(normalize(word).strip(EDGE_JUNK), _ARTICLE_PREFIXES))
 
 
 _MAX_EXTRA_WORDS_ARTICLE = 1
@@ -485,7 +491,7 @@ def _set_unknown(data: dict[str, Any], path: tuple[Any, ...], why: str) -> str:
     return f"set {path[0]}[{path[1]}].{_dotted(path[2:])} unknown: {why}"
 
 
-SALVAGE_VERSION = 11
+SALVAGE_VERSION = 12
 """Bumped whenever salvage keeps or removes differently (:func:`drop_ungrounded`, or a number kept with the
 article's passage that states it): the cache stores salvaged answers."""
 
