@@ -295,7 +295,7 @@ class Extractor:
             }
             # Only for a task that names wanted fields, so other tasks' cached answers stay valid.
             | (
-                {"wanted": {"fields": dict(self.task.wanted), "prompt": sha256_text(COMPLETE)[:16]}}
+                {"wanted": {"fields": dict(self.task.wanted), "prompt": sha256_text(COMPLETE)[:16], "after": "fills"}}
                 if self.task.wanted
                 else {}
             )

@@ -381,6 +381,33 @@ def test_per_list_cued_asks_a_record_for_the_fields_it_left_out_shown_only_its_o
     )
 
 
+def test_the_second_looks_come_after_the_cued_calls_and_a_record_a_cued_call_found_gets_one(
+    tmp_path: Path, server: ChatServer
+) -> None:
+    """Last, so the calls before them are a task's that wants nothing: a local model's answers depend on them."""
+    again = "Elders of Nawa met the committee in Inkhil on Friday."
+    config = load_config(write_config(tmp_path / "c.toml", server.url, strategy="per-list-cued"))
+    task = dataclasses.replace(WANTING, cues={"talks": lambda sentence: " met " in sentence})
+    server.push(
+        Reply.records({"talks": [{"summary": "a meeting", "evidence": [{"quote": MEETING}]}]}),
+        Reply.records({"moves": []}),
+        Reply.records({"talks": [{"summary": "another", "evidence": [{"quote": again}]}]}),
+        Reply.records({"place": "Sanamayn", "parties": ["Elders of Jasim"]}),
+        Reply.records({"place": "Inkhil", "parties": ["Elders of Nawa"]}),
+    )
+    with Extractor(config, task=task, cache=False) as ex:
+        result = ex.extract(f"{TALKS_ARTICLE} {again}", doc_id="a")
+
+    cued, first_look, second_look = (r.messages[-1]["content"] for r in server.requests[2:])
+    assert cued.endswith(f"The sentence: {again}")
+    assert first_look.endswith(f"It quotes these sentences: {MEETING}")
+    assert second_look.endswith(f"It quotes these sentences: {again}")
+    assert [(t.place, t.parties) for t in result.talks] == [
+        ("Sanamayn", ["Elders of Jasim"]),
+        ("Inkhil", ["Elders of Nawa"]),
+    ]
+
+
 def test_a_record_whose_second_look_names_what_the_article_does_not_write_stays_as_it_was(
     tmp_path: Path, server: ChatServer
 ) -> None:

@@ -12,9 +12,13 @@ the evaluated article, then one line that quotes the sentence; the answer
 holds at most one record, and a grammar-constrained backend may quote only
 that sentence (a server's quotes are looked up there first).
 
-Before that, a kept record that leaves out a field the task wants
+After that, a kept record that leaves out a field the task wants
 (:attr:`llm_extract.task.Task.wanted`, e.g. a negotiation's place and parties) is
-asked about once more, shown only the sentences it quotes (:mod:`.complete`).
+asked about once more, shown only the sentences it quotes (:mod:`.complete`). It
+comes last so that every call before it is the one a task wanting nothing makes:
+a local model's answers depend on the calls before them (where the context they
+reuse ends), so a second look placed earlier changed other records' answers too,
+and could not be measured apart from them.
 
 Three limits keep the cued calls from inventing: a list that is empty once read as the
 user gets it (:func:`as_read`) gets a second look only at sentences that pass the task's
@@ -111,8 +115,8 @@ def as_read(job: Job, answer: BaseModel) -> BaseModel:
 
 @register_strategy
 class PerListCued(PerList):
-    """Per list, then one more call for each kept record that leaves out a field the task wants
-    (:mod:`.complete`), and at most ``max_fills`` more per list for cued sentences its records do not quote."""
+    """Per list, then at most ``max_fills`` more calls per list for cued sentences its records do not quote,
+    then one more for each kept record that leaves out a field the task wants (:mod:`.complete`)."""
 
     name = "per-list-cued"
     max_fills = 3
@@ -130,9 +134,6 @@ class PerListCued(PerList):
         task = job.task
         found: dict[str, Any] = {name: list(getattr(answer, name)) for name in task.list_fields}
         read = as_read(job, answer)
-        for name, wanted in task.wanted.items():
-            if name in found:
-                found[name] = await complete_records(job, name, found[name], getattr(read, name, []), wanted)
         messages = job.messages()
         for name, any_cue in task.cues.items():
             kept = getattr(read, name, None)
@@ -156,4 +157,9 @@ class PerListCued(PerList):
                     job.warnings.append(note)
                     continue
                 found[name].extend(getattr(more, name))
+        if task.wanted:  # last: the calls before it are those of a task that wants nothing
+            read = as_read(job, task.schema.model_construct(**found))
+            for name, wanted in task.wanted.items():
+                if name in found:
+                    found[name] = await complete_records(job, name, found[name], getattr(read, name, []), wanted)
         return task.schema.model_construct(**found)
