@@ -1317,8 +1317,9 @@ TASK = Task.define(
     compact_system=read_template("llm_extract.prompts", "conflict.compact.system.j2"),
     cues={"incidents": may_report_incident},
     empty_list_cues={"incidents": states_a_toll},
-    # No `wanted` fields: a second look at a negotiation's missing place and parties was measured
-    # (docs/strategies.md, 2026-12-03) and matched no more negotiations.
+    # A kept negotiation without a place or parties is asked once more, shown only its own sentences,
+    # after every other call (docs/strategies.md, "Since the deterministic baseline").
+    wanted={"negotiations": ("location", "parties")},
 )
 """The built-in task: these records, the ``conflict`` prompt, :data:`EVALUATION`, :data:`LEXICON`,
 ``ConflictRecords.dataframe_columns`` as the DataFrame's column names, the ``acled`` export form,

@@ -15,10 +15,12 @@ record again, the model changed its date or terms too, and one ungrounded
 value lost the answer (3 of 5 second looks on the dev set); an answer that
 does not validate (a place the article does not write) changes nothing.
 Measured on the dev documents with a negotiation (docs/strategies.md): the
-whole record again matched no more negotiations; only the missing fields
-matched one more and invented one fewer, within the run-to-run change of the
-other records, at 46 calls for 8 documents. So the conflict task names no
-wanted fields; the wanted fields and this prompt go into the cache key
+whole record again matched no more negotiations. Only the missing fields, asked
+after every other call of the document (so those calls, and the records they
+give, are unchanged): one more negotiation matched and two fewer invented, where
+4 of the second looks named what the article does not write and changed
+nothing. The conflict task wants a negotiation's place and parties; the wanted
+fields and this prompt go into the cache key
 (:meth:`llm_extract.extract.Extractor.cache_key`) only for a task that names some.
 """
 
