@@ -504,6 +504,14 @@ _PEACEFUL = "the article names no fighting, war, truce, army or armed group: no 
 """Why a negotiation in such an article is dropped: a sports page's "rapprochement shown by officials' visits"
 is diplomacy, not talks of an armed conflict. (An incident needs a violent word in its own quotes already; a
 change of post stays, since an intelligence chief's appointment may be told without a word of war.)"""
+
+
+def _names_no_conflict(text: str) -> bool:
+    """Whether an article names no violent event and none of :data:`WAR_WORDS` (see :data:`_PEACEFUL`)."""
+    article = normalize(text).lower()
+    return not (_EVENT.search(article) or _WAR.search(article))
+
+
 _WAR = re.compile(
     rf"\b(?:{'|'.join(w for w in WAR_WORDS if w.isascii())})\b"
     rf"|(?:{'|'.join(re.escape(normalize(w)) for w in WAR_WORDS if not w.isascii())})"
@@ -1103,8 +1111,7 @@ class ConflictRecords(_Model):
             return self
         warnings = ctx.setdefault("warnings", [])
         source = ctx.get("source")
-        article = normalize(source.text).lower() if isinstance(source, SourceText) else ""
-        peaceful = bool(article) and not (_EVENT.search(article) or _WAR.search(article))
+        peaceful = bool(self.negotiations) and isinstance(source, SourceText) and _names_no_conflict(source.text)
         kept: dict[str, list[Any]] = {}
         moved: dict[int, int] = {}
         lists: tuple[tuple[str, Sequence[Incident | Negotiation | PersonnelChange]], ...] = (
