@@ -840,6 +840,25 @@ class Negotiation(_Model):
         self.date = _dated_by_quotes(self.date, self.evidence, info)
         return self
 
+    @model_validator(mode="after")
+    def _each_party_once(self, info: ValidationInfo) -> Negotiation:
+        """A party the model named twice is one party, with the representatives both gave it.
+
+        Asked for a negotiation's parties, the 1.5B model wrote the seed's
+        "اللواء الثامن" twice; a reader would count two sides where the
+        article names one. Read during extraction (``model_answer``) only.
+        """
+        ctx = context_of(info)
+        if not ctx or not ctx.get("model_answer"):
+            return self
+        parties: dict[str, Participant] = {}
+        for party in self.parties:
+            first = parties.setdefault(normalize(party.actor.name).lower(), party)
+            if first is not party:
+                first.representatives = list(dict.fromkeys([*first.representatives, *party.representatives]))[:4]
+        self.parties = list(parties.values())
+        return self
+
 
 class ChangeType(StrEnum):
     APPOINTMENT = "appointment"

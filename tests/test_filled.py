@@ -942,3 +942,18 @@ def test_date_words_inside_the_records_quotes_stay_the_models() -> None:
     with grounding(SourceText(text), lexicon=LEXICON, published="2016-06-13", model_answer=True):
         record = Incident.model_validate(data)
     assert (record.date.text, record.date.value) == ("12 June 2016", "2016-06-12")
+
+
+def test_a_party_named_twice_is_one_party_with_the_representatives_of_both() -> None:
+    """The seed's second look named اللواء الثامن twice as the talks' parties."""
+    quote = "اجتمع وفد من اللواء الثامن مع ممثلين عن الفيلق الخامس لبحث وقف القتال في بصرى الشام"
+    party = {"actor": {"name": "اللواء الثامن"}, "representatives": ["أحمد العودة"]}
+    again = {"actor": {"name": "اللواء  الثامن"}, "representatives": ["أحمد العودة", "نسيم أبو عرة"]}
+    negotiation = {"date": {"text": ""}, "parties": [party, again], "summary": "Talks.", "evidence": [{"quote": quote}]}
+    text = f"{quote}. وقال أحمد العودة ونسيم أبو عرة إن الحرب انتهت."
+
+    (talks,) = read(text, {"negotiations": [negotiation]})[0].negotiations
+
+    assert [(p.actor.name, p.representatives) for p in talks.parties] == [
+        ("اللواء الثامن", ["أحمد العودة", "نسيم أبو عرة"])
+    ]
