@@ -190,7 +190,8 @@ class EmbeddedBackendConfig(_BackendBase):
     )
     verbatim_quotes: bool = Field(
         default=True,
-        description="let evidence quotes be only the article's own sentences and clauses (in the grammar)",
+        description="let evidence quotes be only the article's own sentences and clauses, and the names and "
+        "places a second look asks for only runs of the article's words (in the grammar)",
     )
     prefix_cache: bool = Field(
         default=True,

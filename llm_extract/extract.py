@@ -36,7 +36,7 @@ from .config import Config, load_config
 from .documents import Document, parse_published, split_chunks
 from .errors import ConfigError, DeadlineExceeded, ExtractionError, InputError
 from .fixtures import with_example
-from .grounding import NUMBER_REQUOTED, NUMBER_UNKNOWN, SALVAGE_VERSION, SourceText, grounding
+from .grounding import NUMBER_REQUOTED, NUMBER_UNKNOWN, SALVAGE_VERSION, SPANS_VERSION, SourceText, grounding
 from .merge import merge_parts
 from .results import DocumentResult, Provenance, Usage
 from .strategies import Job, Strategy, create_strategy
@@ -295,7 +295,14 @@ class Extractor:
             }
             # Only for a task that names wanted fields, so other tasks' cached answers stay valid.
             | (
-                {"wanted": {"fields": dict(self.task.wanted), "prompt": sha256_text(COMPLETE)[:16], "after": "fills"}}
+                {
+                    "wanted": {
+                        "fields": dict(self.task.wanted),
+                        "prompt": sha256_text(COMPLETE)[:16],
+                        "after": "fills",
+                        "spans": SPANS_VERSION,
+                    }
+                }
                 if self.task.wanted
                 else {}
             )

@@ -12,6 +12,7 @@ every backend's output goes through.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import importlib.metadata
 import importlib.util
@@ -33,7 +34,9 @@ from pydantic import BaseModel, Field, ValidationError
 
 from llm_extract import BackendError, ConfigError, Extractor
 from llm_extract.grounding import (
+    ArticleSpan,
     SourceText,
+    article_spans,
     grounding,
     iter_evidence,
     normalize,
@@ -500,6 +503,80 @@ def test_grammar_asks_for_every_list_so_the_model_cannot_close_an_incident_befor
 
     assert {"actors", "casualties", "material_losses"} <= set(schema["required"])
     assert "killed" not in schema["$defs"]["Casualties"]["required"]  # a count stays optional: the quote may not say
+
+
+def test_only_the_fields_copied_from_the_article_are_marked_as_spans_and_only_when_asked() -> None:
+    """The mark is for a grammar; the schema a task is hashed and sent by stays as pydantic writes it."""
+    from llm_extract.schemas.conflict import Participant
+
+    from llm_extract.grounding import SPAN_MARK
+    from llm_extract.strategies.base import answer_schema
+
+    marked = answer_schema(Participant, spans=True)["$defs"]
+    names = {(model, f) for model, d in marked.items() for f, p in d.get("properties", {}).items() if p.get(SPAN_MARK)}
+
+    assert names == {("Actor", "name")}  # not name_en, parent_organization, representatives
+    assert answer_schema(Participant) == Participant.model_json_schema()
+
+
+def test_a_marked_name_in_the_grammar_is_the_article_span_rule_wherever_it_sits_and_unmarked_without_spans() -> None:
+    from llm_extract.backends.embedded.grammar import SPAN_MARKER, grammar_schema
+    from llm_extract.grounding import SPAN_MARK
+    from llm_extract.strategies.base import answer_schema
+
+    class Talk(BaseModel):
+        place: ArticleSpan | None = None
+        parties: list[ArticleSpan] = Field(default_factory=list)
+
+    schema = answer_schema(Talk, spans=True)
+    constrained = grammar_schema(schema, max_items=4, span_marker=SPAN_MARKER)
+    plain = grammar_schema(schema, max_items=4)
+
+    assert constrained["properties"]["parties"]["items"] == {"const": SPAN_MARKER}
+    assert {"const": SPAN_MARKER} in constrained["properties"]["place"]["anyOf"]  # null is still an answer
+    assert SPAN_MARK not in json.dumps(plain)
+
+
+def test_the_article_span_rule_offers_each_word_json_escaped_and_every_span_that_ends_early() -> None:
+    from llm_extract.backends.embedded.grammar import article_span_rule
+
+    rule = article_span_rule(["say", 'say "hi"', "a\\b"])
+
+    # GBNF literals of JSON strings: "say" alone, "say" then " " then "\"hi\"" (JSON's \" escaped again), or "a\\b"
+    assert rule == r'article-span ::= "\"" ( "say" ( " " ( "\\\"hi\\\"" ) )? | "a\\\\b" ) "\""'
+
+
+class Meeting(BaseModel):
+    place: ArticleSpan
+    parties: list[ArticleSpan] = Field(min_length=1, max_length=2)
+
+
+MEETING = "Elders of Jasim met the security committee of the regime in Sanamayn on Tuesday, a source said."
+
+
+@pytest.mark.embedded
+def test_a_name_the_request_offers_spans_for_is_a_run_of_the_words_offered(
+    tiny_model: None, tmp_path: Path, cache_dir: Path
+) -> None:
+    """A negotiation's second look: its place and parties can only be words of the record's own sentence."""
+    from llm_extract.backends import ModelRequest
+    from llm_extract.strategies.base import answer_schema
+
+    spans = article_spans(MEETING)
+    request = ModelRequest(
+        model=TINY,
+        messages=(
+            {"role": "system", "content": "Name the place of the meeting and who met, as JSON."},
+            {"role": "user", "content": f"Article: {MEETING}\nAnswer:"},
+        ),
+        schema=answer_schema(Meeting, spans=True),
+        sampling={"temperature": 0.0, "max_tokens": 80},
+        spans=tuple(spans),
+    )
+    with Extractor.from_config(write_task_config(tmp_path, cache_dir)) as ex:
+        answer = Meeting.model_validate_json(asyncio.run(ex.backend.complete(request)).choices[0].message.content or "")
+
+    assert answer.place in spans and set(answer.parties) <= set(spans)
 
 
 def test_records_that_differ_in_any_field_are_all_kept() -> None:

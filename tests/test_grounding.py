@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from llm_extract.grounding import MIN_QUOTE_CHARS, SourceText, normalize, quotable_passages
+from llm_extract.grounding import MIN_QUOTE_CHARS, SourceText, article_spans, normalize, quotable_passages
 
 
 @pytest.mark.parametrize(
@@ -74,6 +74,21 @@ def test_quotable_passages_each_ground_and_fit_the_evidence_field() -> None:
     assert all(len(normalize(p)) >= MIN_QUOTE_CHARS and len(p) <= 400 for p in passages)
     assert all(source.find(p) is not None for p in passages)
     assert "A very long sentence" in passages  # the over-long sentence is still quotable clause by clause
+
+
+def test_article_spans_are_runs_of_words_that_cross_no_punctuation_each_written_in_the_article() -> None:
+    spans = article_spans(SEED_LINE, max_words=3)
+
+    assert {"مراسل عنب بلدي", "دورية أمنية", "15 من آذار", "عنب"} <= set(spans)
+    assert "بلدي أن" not in spans  # a comma lies between
+    assert max(len(s.split()) for s in spans) == 3
+    assert all(SourceText(SEED_LINE).contains(s) for s in spans)
+
+
+def test_a_name_in_article_spans_comes_also_without_the_conjunction_written_onto_it() -> None:
+    text = "وقال مصدر إن وجيش الاسلام وافق للحكومة على الهدنة بالغوطة"
+
+    assert {"جيش الاسلام", "الحكومة على الهدنة", "الغوطة"} <= set(article_spans(text))
 
 
 @pytest.mark.parametrize("odd", ["\U0001f600", "\ufffd", "\ufe75"])

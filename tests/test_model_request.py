@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 from typing import Any
 
 from llm_extract.backends import ModelRequest
@@ -46,3 +47,10 @@ def test_requests_that_differ_only_in_the_tool_parameters_have_different_keys() 
     other["properties"]["incidents"]["maxItems"] = 3
 
     assert _request(SCHEMA, other).key != _request(SCHEMA, SCHEMA).key
+
+
+def test_requests_that_differ_only_in_the_spans_they_offer_have_different_keys() -> None:
+    plain = _request(SCHEMA, SCHEMA)
+    offering = dataclasses.replace(plain, spans=("Jasim", "Nawa"))
+
+    assert offering.key != plain.key

@@ -60,6 +60,9 @@ class ModelRequest:
     """temperature, max_tokens, top_p, seed, and backend-specific ones (``repeat_penalty``)."""
     passages: tuple[str, ...] = ()
     """When not empty, the only strings an evidence quote may be (the strategy's quotable sentences)."""
+    spans: tuple[str, ...] = ()
+    """When not empty, the only strings a field ``schema`` marks as an article span
+    (:data:`llm_extract.grounding.SPAN_MARK`) may be: runs of the article's words."""
     list_name: str | None = None
     """The one record list this answer holds (``{"incidents": [...]}``), when the strategy asks for one:
     a backend that samples token by token may then stop at the first exact repeat of an item."""
@@ -79,6 +82,8 @@ class ModelRequest:
         writes it once rather than on every request.
         """
         head = [self.model, self.messages, self.tool, self.sampling, self.passages, self.list_name]
+        if self.spans:  # only then, so the keys of requests that offer no spans stay as they were
+            head.append(self.spans)
         return "\n".join((_json(head), _canonical(self.schema, _NESTED), _canonical(self.protocol)))
 
     def openai_kwargs(self) -> dict[str, Any]:

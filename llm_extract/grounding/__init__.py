@@ -33,8 +33,17 @@ from .dates import date_in, date_stated
 from .lexicon import NO_LEXICON, NumberLexicon
 from .numbers import STATED, Count, CountMention, Stated, count_mentions, numbers_stated, times_written
 from .records import NUMBER_REQUOTED, NUMBER_UNKNOWN, Evidence, GroundedRecord, iter_evidence
-from .spans import ARTICLE_SPAN, SALVAGE_VERSION, UNGROUNDED, ArticleSpan, DateOf, Span, drop_ungrounded
-from .text import MIN_QUOTE_CHARS, SourceText, normalize, quotable_passages, word_forms
+from .spans import ARTICLE_SPAN, SALVAGE_VERSION, SPAN_MARK, UNGROUNDED, ArticleSpan, DateOf, Span, drop_ungrounded
+from .text import (
+    MIN_QUOTE_CHARS,
+    SPAN_WORDS,
+    SPANS_VERSION,
+    SourceText,
+    article_spans,
+    normalize,
+    quotable_passages,
+    word_forms,
+)
 
 __all__ = [
     "ARTICLE_SPAN",
@@ -43,6 +52,9 @@ __all__ = [
     "NUMBER_REQUOTED",
     "NUMBER_UNKNOWN",
     "SALVAGE_VERSION",
+    "SPANS_VERSION",
+    "SPAN_MARK",
+    "SPAN_WORDS",
     "STATED",
     "UNGROUNDED",
     "ArticleSpan",
@@ -55,6 +67,7 @@ __all__ = [
     "SourceText",
     "Span",
     "Stated",
+    "article_spans",
     "context_of",
     "count_mentions",
     "date_in",

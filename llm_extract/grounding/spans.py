@@ -29,6 +29,10 @@ from .text import EDGE_JUNK, SourceText, normalize, quotable_passages, strip_pre
 UNGROUNDED = "ungrounded"
 """The error type of a span or date the article does not support (see :func:`drop_ungrounded`)."""
 
+SPAN_MARK = "x-llm-extract-article-span"
+"""Marks a :class:`Span` field: in its core schema's metadata, and in a JSON schema built to show spans
+(``answer_schema(model, spans=True)``), where a grammar-constrained backend can offer only the article's words."""
+
 
 def _field(info: ValidationInfo) -> str:
     return info.field_name or "value"
@@ -52,7 +56,7 @@ class Span:
     """
 
     def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> CoreSchema:
-        return core_schema.with_info_after_validator_function(self._check, handler(source))
+        return core_schema.with_info_after_validator_function(self._check, handler(source), metadata={SPAN_MARK: True})
 
     @staticmethod
     def _check(value: Any, info: ValidationInfo) -> Any:

@@ -231,6 +231,52 @@ def quotable_passages(text: str, max_chars: int = 400) -> list[str]:
     return list(_passages(text, max_chars))
 
 
+SPAN_WORDS = 8
+"""The longest name or place :func:`article_spans` offers, in words."""
+SPANS_VERSION = 2
+"""Bumped whenever :func:`article_spans` offers other spans: part of the cache key of a task that asks for them."""
+
+_SPAN_BREAK = re.compile(r"[.!?؟](?=\s|$)|[،,؛;:()\[\]{}«»\"“”|]")
+"""Where a name or place does not run on: sentence ends, clause marks, brackets and quotation marks."""
+
+
+def article_spans(text: str, max_words: int = SPAN_WORDS) -> list[str]:
+    """Every run of 1 to ``max_words`` words of ``text`` that crosses no punctuation, in order, without repeats.
+
+    What a name or a place may be when a backend restricts them to the
+    article (:attr:`llm_extract.backends.ModelRequest.spans`): asked for a
+    negotiation's parties, the 1.5B model wrote "الجيش الإسلامي" where the
+    article writes "جيش الاسلام", and grounding rightly refused the answer.
+    Offered only the article's words, it can write a name that is wrong,
+    never one the article does not contain. The whole article, not only the
+    record's sentences: held to those, the model named a truce's place "the
+    area" where it had written "Eastern Ghouta", named two sentences earlier.
+    """
+    spans: dict[str, None] = {}
+    for clause in _SPAN_BREAK.split(text):
+        words = clause.strip(EDGE_JUNK + "\t\n").split()
+        for i, first in enumerate(words):
+            for head in dict.fromkeys((first, _unattached(first))):
+                for n in range(1, min(max_words, len(words) - i) + 1):
+                    span = " ".join([head, *words[i + 1 : i + n]]).strip(EDGE_JUNK)
+                    if span:
+                        spans.setdefault(span)
+    return list(spans)
+
+
+def _unattached(word: str) -> str:
+    """``word`` without the conjunction or preposition Arabic writes onto a name ("وجيش", "بالغوطة", "للحكومة").
+
+    The name alone is still written in the article (:meth:`SourceText.contains`
+    reads "للحكومة" as "الحكومة"), and it is the name a record should hold.
+    """
+    if word.startswith("\u0644\u0644") and len(word) > 4:  # للحكومة: الحكومة
+        return "\u0627" + word[1:]
+    if word.startswith(("\u0648", "\u0628\u0627\u0644", "\u0641\u0627\u0644")) and len(word) > 3:  # و, بال, فال
+        return word[1:]
+    return word
+
+
 @lru_cache(maxsize=32)
 def _passages(text: str, max_chars: int) -> tuple[str, ...]:
     """:func:`quotable_passages`, kept for the last few texts.

@@ -28,13 +28,15 @@ from instructor.v2.core import patch as _instructor_patch
 from instructor.v2.validation import async_validators as _instructor_async_validators
 from openai.types.chat import ChatCompletion
 from pydantic import BaseModel, ValidationError
+from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
+from pydantic_core import core_schema
 
 from ..backends import ModelRequest
 from ..calls import Calls
 from ..config import BackendConfig
 from ..documents import Document
 from ..errors import AnswerCutOff, ConfigError, ExtractionError, LLMExtractError, redact
-from ..grounding import SourceText, drop_ungrounded, grounding
+from ..grounding import SPAN_MARK, SourceText, drop_ungrounded, grounding
 from ..results import Usage
 from ..task import Task
 from .repair import repair_numbers
@@ -144,9 +146,24 @@ _instructor_patch.reject_async_validators = _reject_async_validators_once  # typ
 
 
 @lru_cache(maxsize=256)
-def answer_schema(model: type[BaseModel]) -> dict[str, Any]:
-    """The JSON schema an answer for ``model`` follows (what a grammar-constrained backend compiles)."""
-    return model.model_json_schema()
+def answer_schema(model: type[BaseModel], spans: bool = False) -> dict[str, Any]:
+    """The JSON schema an answer for ``model`` follows (what a grammar-constrained backend compiles).
+
+    With ``spans``, every field copied from the article (a :class:`~llm_extract.grounding.Span`) is
+    marked :data:`~llm_extract.grounding.SPAN_MARK`, for a request that offers the spans it may be.
+    Only then: the mark is not JSON Schema, and the task's schema hash stays as it was.
+    """
+    return model.model_json_schema(schema_generator=_MarkingSpans) if spans else model.model_json_schema()
+
+
+class _MarkingSpans(GenerateJsonSchema):
+    """Writes a span field's mark, which :class:`~llm_extract.grounding.Span` keeps in its core schema's metadata."""
+
+    def function_after_schema(self, schema: core_schema.AfterValidatorFunctionSchema) -> JsonSchemaValue:
+        out = super().function_after_schema(schema)
+        # Only a string can be one of the offered spans (an optional span is marked on its string branch).
+        marked = schema.get("metadata", {}).get(SPAN_MARK) and out.get("type") == "string"
+        return {**out, SPAN_MARK: True} if marked else out
 
 
 def compact(node: Any) -> Any:
@@ -250,6 +267,7 @@ class Job:
         max_reasks: int | None = None,
         salvage: bool = True,
         compact_schema: bool = False,
+        spans: Sequence[str] = (),
     ) -> M:
         """An answer of type ``model``, validated and grounded against the article.
 
@@ -264,12 +282,14 @@ class Job:
             compact_schema: send a server the schema without titles and descriptions (see
                 :func:`compact`); in the JSON and MD_JSON modes instructor writes it into the
                 prompt, where it stays whole; a grammar-constrained backend compiles it whole.
+            spans: the only strings a name or place copied from the article may be, for a
+                backend that can constrain them (see :func:`~llm_extract.grounding.article_spans`).
         """
         cfg = self.config
         last: list[ChatCompletion] = []
         # The request's schema stays whole: a grammar finds the evidence objects by their title.
         # Only what instructor sends a server (tools, response_format) is made compact.
-        schema = answer_schema(model)
+        schema = answer_schema(model, spans=bool(spans))
         sampling_keys = set(cfg.sampling())
 
         async def create(*args: Any, **kwargs: Any) -> ChatCompletion:
@@ -285,6 +305,7 @@ class Job:
                 tool=tool,
                 sampling=sampling,
                 passages=tuple(passages),
+                spans=tuple(spans),
                 list_name=list_name,
                 protocol=_compact_protocol(kwargs) if compact_schema else kwargs,
                 document=self.document_key,

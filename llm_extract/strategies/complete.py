@@ -13,7 +13,9 @@ the sentences it quotes (the only quotes the answer may use), and a grammar
 whose object holds only those fields, each required. Asked to write the whole
 record again, the model changed its date or terms too, and one ungrounded
 value lost the answer (3 of 5 second looks on the dev set); an answer that
-does not validate (a place the article does not write) changes nothing.
+does not validate (a place the article does not write) changes nothing; so a
+backend that can constrain them is offered only runs of the article's words
+as names and places (``spans``, :func:`llm_extract.grounding.article_spans`).
 Measured on the dev documents with a negotiation (docs/strategies.md): the
 whole record again matched no more negotiations. Only the missing fields, asked
 after every other call of the document (so those calls, and the records they
@@ -39,7 +41,7 @@ from pydantic import BaseModel, ConfigDict, create_model
 from pydantic_core import PydanticUndefined
 
 from ..errors import LLMExtractError
-from ..grounding import iter_evidence, quotable_passages
+from ..grounding import article_spans, iter_evidence, quotable_passages
 from .base import Job
 from .detect import sentences
 
@@ -140,6 +142,7 @@ async def _complete(
             window=(spans[0][0], spans[-1][1]),
             max_reasks=0,
             salvage=False,
+            spans=article_spans(text),
         )
     except LLMExtractError as exc:  # one more look is a second chance, never a reason to lose the record
         log.info("%s: %s left out by a record stay empty (%s)", job.doc.id, " and ".join(missing), type(exc).__name__)

@@ -34,6 +34,9 @@ from .grammar import (
     QUOTE_MARKER,
     QUOTE_RULE,
     SPACE_RULE,
+    SPAN_MARKER,
+    SPAN_RULE,
+    article_span_rule,
     gbnf_literal,
     grammar_schema,
     schema_key,
@@ -201,7 +204,8 @@ class EmbeddedBackend:
         """Run one chat completion in a worker thread; no retries (the engine decides).
 
         The answer follows ``request.schema`` (compiled into a grammar); with
-        ``verbatim_quotes``, every evidence quote is one of ``request.passages``.
+        ``verbatim_quotes``, every evidence quote is one of ``request.passages`` and every
+        string the schema marks as an article span one of ``request.spans``.
         """
         loop = asyncio.get_running_loop()
         future: asyncio.Future[ChatCompletion] = loop.create_future()
@@ -235,6 +239,7 @@ class EmbeddedBackend:
         loaded = self._ensure_loaded()
         schema = dict(request.schema) if request.schema is not None else None
         passages = request.passages if self.config.verbatim_quotes else ()
+        spans = request.spans if self.config.verbatim_quotes else ()
         messages: list[dict[str, Any]] = [dict(m) for m in request.messages]
         if self.config.compact_prompt and schema is not None:
             messages = without_schema_text(messages)  # the grammar carries it
@@ -246,7 +251,7 @@ class EmbeddedBackend:
             watch = RepeatWatch() if request.list_name is not None else None
             loaded.running.watch = watch
             try:
-                result = self._generate(loaded, messages, schema, self._sampling(request.sampling), passages)
+                result = self._generate(loaded, messages, schema, self._sampling(request.sampling), passages, spans)
             finally:
                 loaded.running.watch = None
             if watch is not None and watch.repeated_at is not None:
@@ -263,11 +268,12 @@ class EmbeddedBackend:
         schema: dict[str, Any] | None,
         kwargs: dict[str, Any],
         passages: Sequence[str] = (),
+        spans: Sequence[str] = (),
     ) -> _Generation:
         """One grammar-constrained chat completion; the caller holds the model's lock."""
         import llama_cpp
 
-        grammar = self._grammar(loaded, schema, passages)
+        grammar = self._grammar(loaded, schema, passages, spans)
         llama_cpp.llama_perf_context_reset(loaded.llama.ctx)
         started = time.perf_counter()
         try:
@@ -312,16 +318,19 @@ class EmbeddedBackend:
         )
         return result
 
-    def _grammar(self, loaded: Loaded, schema: dict[str, Any] | None, passages: Sequence[str] = ()) -> LlamaGrammar:
+    def _grammar(
+        self, loaded: Loaded, schema: dict[str, Any] | None, passages: Sequence[str] = (), spans: Sequence[str] = ()
+    ) -> LlamaGrammar:
         """The grammar for ``schema`` (plain JSON without one), compiled and checked once per schema.
 
         llama.cpp crashes the process, rather than raising, when it samples
         with a grammar it cannot parse, so every grammar is parsed once by
         llama.cpp itself before it is used. With ``passages``, every evidence
-        quote must be one of them: the grammar is then the article's own, and
-        only the last few are kept.
+        quote must be one of them, and with ``spans`` every marked name or place:
+        the grammar is then the article's own, and only the last few are kept.
         """
-        article = hashlib.sha256("\x00".join(passages).encode()).hexdigest() if passages else ""
+        own = "\x00".join(passages) + ("\x01" + "\x00".join(spans) if spans else "")
+        article = hashlib.sha256(own.encode()).hexdigest() if own else ""
         key = f"{self.config.max_items}:{schema_key(schema)}:{article}"
         grammar = loaded.grammars.get(key)
         if grammar is None:
@@ -330,8 +339,9 @@ class EmbeddedBackend:
 
             try:
                 marker = QUOTE_MARKER if passages else None
+                span_marker = SPAN_MARKER if spans else None
                 text = (
-                    json_schema_to_gbnf(json.dumps(grammar_schema(schema, self.config.max_items, marker)))
+                    json_schema_to_gbnf(json.dumps(grammar_schema(schema, self.config.max_items, marker, span_marker)))
                     if schema is not None
                     else JSON_GBNF
                 )
@@ -340,6 +350,9 @@ class EmbeddedBackend:
                 placeholder = gbnf_literal(json.dumps(QUOTE_MARKER))  # how the converter wrote the constant
                 if marker is not None and placeholder in text:
                     text = text.replace(placeholder, QUOTE_RULE) + "\n" + verbatim_quote_rule(passages) + "\n"
+                placeholder = gbnf_literal(json.dumps(SPAN_MARKER))
+                if span_marker is not None and placeholder in text:
+                    text = text.replace(placeholder, SPAN_RULE) + "\n" + article_span_rule(spans) + "\n"
             except (ValueError, AssertionError, KeyError, TypeError, NotImplementedError) as exc:
                 raise BackendError(
                     f"{self.name}: the task's JSON schema cannot be turned into a llama.cpp grammar "
@@ -354,7 +367,7 @@ class EmbeddedBackend:
                 )
             llama_cpp.llama_sampler_free(sampler)
             grammar = LlamaGrammar.from_string(text, verbose=False)
-            if passages:
+            if article:
                 per_article = [k for k in loaded.grammars if not k.endswith(":")]
                 for old in per_article[: max(0, len(per_article) - ARTICLE_GRAMMARS + 1)]:
                     del loaded.grammars[old]

@@ -7,7 +7,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ...grounding import Evidence
+from ...grounding import SPAN_MARK, Evidence
 
 # --- requests ----------------------------------------------------------------------------
 
@@ -58,6 +58,8 @@ breaks a long quote across lines would fail validation and waste a re-ask."""
 _QUOTE_FIELD = "quote"
 QUOTE_MARKER = "llm-extract-verbatim-quote"
 QUOTE_RULE = "verbatim-quote"
+SPAN_MARKER = "llm-extract-article-span"
+SPAN_RULE = "article-span"
 ARTICLE_GRAMMARS = 8
 """Grammars built for one article's passages that stay compiled (the steps of a document reuse them)."""
 
@@ -79,6 +81,38 @@ def verbatim_quote_rule(passages: Sequence[str]) -> str:
     """
     options = " | ".join(gbnf_literal(json.dumps(p, ensure_ascii=False)) for p in passages)
     return f"{QUOTE_RULE} ::= ( {options} )"
+
+
+def article_span_rule(spans: Sequence[str]) -> str:
+    """A rule matching exactly the JSON strings of ``spans``, written as a tree of their words.
+
+    Why: see :func:`llm_extract.grounding.article_spans`. An article gives a few
+    thousand spans; as a flat list of alternatives every one of
+    them would stay alive in llama.cpp's grammar stacks while the first word is
+    sampled, so spans that share a first word share its branch.
+    """
+    tree: dict[str, Any] = {}
+    ends = ""  # a key no word is (spans are split at single spaces): this path is a whole span
+    for span in spans:
+        node = tree
+        for word in span.split(" "):
+            node = node.setdefault(word, {})
+        node[ends] = {}
+
+    def branch(node: dict[str, Any]) -> str:
+        options = []
+        for word, child in node.items():
+            if word == ends:
+                continue
+            literal = gbnf_literal(json.dumps(word, ensure_ascii=False)[1:-1])
+            if child.keys() == {ends}:
+                options.append(literal)
+            else:
+                more = f'" " ( {branch(child)} )'
+                options.append(f"{literal} ( {more} )?" if ends in child else f"{literal} {more}")
+        return " | ".join(options)
+
+    return f'{SPAN_RULE} ::= "\\"" ( {branch(tree)} ) "\\""'
 
 
 _CLASS_ESCAPES = {"d": "0-9", "w": "a-zA-Z0-9_", "s": " \\t\\n\\r"}
@@ -114,7 +148,9 @@ def _gbnf_pattern(pattern: str) -> str:
     return "".join(out)
 
 
-def grammar_schema(node: Any, max_items: int | None, quote_marker: str | None = None) -> Any:
+def grammar_schema(
+    node: Any, max_items: int | None, quote_marker: str | None = None, span_marker: str | None = None
+) -> Any:
     """A copy of a JSON schema for the grammar: patterns llama.cpp accepts, lists capped.
 
     The cap, and every list property made required, only ever tighten the
@@ -122,15 +158,21 @@ def grammar_schema(node: Any, max_items: int | None, quote_marker: str | None = 
     until the token budget runs out; a list that cannot grow past
     ``max_items`` ends the loop and bounds the time an answer can take.
     With ``quote_marker``, the quote of every evidence object becomes that
-    constant, for :meth:`EmbeddedBackend._grammar` to replace by the article's passages.
+    constant, for :meth:`EmbeddedBackend._grammar` to replace by the article's passages;
+    with ``span_marker``, so does every string marked as an article span (:data:`SPAN_MARK`).
     """
     if isinstance(node, list):
-        return [grammar_schema(v, max_items, quote_marker) for v in node]
+        return [grammar_schema(v, max_items, quote_marker, span_marker) for v in node]
     if not isinstance(node, dict):
         return node
+    if span_marker is not None and node.get(SPAN_MARK):
+        return {"const": span_marker}
     out = {
-        k: _gbnf_pattern(v) if k == "pattern" and isinstance(v, str) else grammar_schema(v, max_items, quote_marker)
+        k: _gbnf_pattern(v)
+        if k == "pattern" and isinstance(v, str)
+        else grammar_schema(v, max_items, quote_marker, span_marker)
         for k, v in node.items()
+        if k != SPAN_MARK
     }
     props = out.get("properties")
     if isinstance(props, dict):
