@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from enum import StrEnum
 from typing import Annotated, Any, ClassVar
 
-from llm_extract.schemas.places import SYRIA, governorate, governorate_named_in
+from llm_extract.schemas.places import SYRIA, governorate_named_in
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, model_validator
 
 from llm_extract.evaluation.comparators import Aligned, All, Claims, Date, Exact, Names, Quotes, SetOf
@@ -288,16 +288,26 @@ class Location(_Model):
         incidents) and the governorate in ``admin2`` or nowhere. During
         extraction (``model_answer``) the one governorate the place as written
         names (see :func:`governorate_named_in`) becomes ``admin1``: the
-        article's words outrank the model's inference. A place that names none,
-        or several ("Aleppo and Damascus"), leaves the model's answer as it is.
+        article's words outrank the model's inference. Else a governorate the
+        model wrote in other words ("حماة", or a whole phrase ending "بريف درعا
+        الشمالي", 3 of 29 matched dev incidents) becomes the table's English
+        name, which the field asks for. A country written as ``admin1`` ("Syria",
+        "Yemen" beside ``country`` "Yemen") is none: it would reach an ACLED
+        export as a province. Otherwise the model's answer stays as it is.
         """
         ctx = context_of(info)
         if not ctx or not ctx.get("model_answer"):
             return self
+        written = (self.admin1 or "").strip(" .,،")
+        if written and normalize(written).lower() in SYRIA | {normalize(self.country or "").lower()}:
+            self.country = self.country or written  # a country is no governorate
+            self.admin1 = None
         if self.country and normalize(self.country).lower() not in SYRIA:
             return self  # "near Daraa" in Jordan is not in Daraa governorate
-        named = governorate_named_in(self.as_written)
-        if named is not None and governorate(self.admin1) != named:
+        # The place's own words first; else the governorate the model wrote in other words ("حماة", or a
+        # sentence such as "... مدينة جاسم بريف درعا الشمالي"), as the table's English name.
+        named = governorate_named_in(self.as_written) or governorate_named_in(self.admin1)
+        if named is not None and self.admin1 != named:
             self.admin1 = named
             self.country = self.country or "Syria"
         return self

@@ -172,6 +172,21 @@ def test_a_place_in_another_country_is_never_given_a_syrian_governorate() -> Non
     assert location.admin1 is None
 
 
+def test_a_governorate_the_model_wrote_in_the_articles_words_becomes_its_english_name() -> None:
+    """The seed's clash: admin1 written as the phrase "... مدينة جاسم بريف درعا الشمالي", place "جاسم"."""
+    text = "اشتباكات في مدينة جاسم بريف درعا الشمالي."
+    with grounding(SourceText(text), lexicon=LEXICON, model_answer=True):
+        location = Location.model_validate({"as_written": "جاسم", "admin1": "مدينة جاسم بريف درعا الشمالي"})
+    assert (location.admin1, location.country) == ("Daraa", "Syria")
+
+
+def test_a_country_written_as_admin1_is_no_governorate() -> None:
+    text = "Clashes in Hodeidah, Yemen."
+    with grounding(SourceText(text), lexicon=LEXICON, model_answer=True):
+        location = Location.model_validate({"as_written": "Hodeidah", "admin1": "Yemen", "country": "Yemen"})
+    assert (location.admin1, location.country) == (None, "Yemen")
+
+
 def incident(**changes: Any) -> dict[str, Any]:
     record: dict[str, Any] = {
         "date": {"text": "8 October 2017"},
