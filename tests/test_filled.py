@@ -412,6 +412,29 @@ def test_a_personnel_change_whose_person_is_its_own_source_is_dropped() -> None:
     ]
 
 
+def test_a_personnel_change_whose_person_is_who_gives_the_toll_is_dropped() -> None:
+    """jordan-times: the monitor's director came back appointed, his claims sourced to his Observatory."""
+    said = "Regime planes fired rockets on Douma said Rami Abdel Rahman director of the Syrian Observatory"
+    toll = "Four civilians were killed including a child he said"
+    claim = {"change_type": "appointment", "source": "Syrian Observatory", "evidence": [{"quote": toll}]}
+    change = {"person": "Rami Abdel Rahman", "claims": [claim], "evidence": [{"quote": said}]}
+    records, warnings = read(f"{said}. {toll}.", {"personnel_changes": [change]})
+    assert records.personnel_changes == []
+    assert warnings == [
+        "dropped personnel_changes[0]: 'Rami Abdel Rahman' is who reports the deaths, not whose post changed"
+    ]
+
+
+def test_a_person_killed_after_a_quote_that_ends_in_said_is_not_who_says_it() -> None:
+    """Quotes are read one by one: "… monitoring groups said" and "Mesouti was killed" are two quotes."""
+    first = "A child was killed in a regime-held area monitoring groups said"
+    second = "Mohammad Alaa Mesouti was killed in a rebel-held area"
+    claim = {"change_type": "arrest", "source": "monitoring groups", "evidence": [{"quote": first}]}
+    change = {"person": "Mohammad Alaa Mesouti", "claims": [claim], "evidence": [{"quote": second}]}
+    records, _ = read(f"{first}. {second}.", {"personnel_changes": [change]})
+    assert [c.person for c in records.personnel_changes] == ["Mohammad Alaa Mesouti"]
+
+
 SOCIAL = "ورحب على مواقع التواصل الاجتماعي مغردون عراقيون بقدوم المنتخب السعودي لخوض المباراة"
 
 
