@@ -128,6 +128,10 @@ airport", "the Beirut-Damascus highway"): such a place may lie in another govern
 is here because writers use "Damascus province" for Rif Dimashq."""
 
 
+_COUNTRY_FIRST = re.compile(r"^(?:syria(?:'?s)?|سوريا|سورية)\s+(?=\S)")
+"""The country written before a place, possessive or not (apostrophes are gone from FA-KES's text)."""
+
+
 def governorate_named_in(place: str | None) -> str | None:
     """The one governorate a place as written names ("Raqqa city", "ريف حلب الشمالي", "Aleppo, Syria"),
     ``None`` when it names none or several ("Aleppo and Damascus"), or puts the place beside one ("near Homs").
@@ -140,6 +144,7 @@ def governorate_named_in(place: str | None) -> str | None:
         return None
     found: set[str] = set()
     for part in filter(None, _LIST.split(normalize(place).lower().strip(" .,،"))):
+        part = _COUNTRY_FIRST.sub("", part)  # "Syria's Deir ez-Zor province" (FA-KES: "Syrias") is the province
         key = _place_key(part)
         named = {_LOOKUP[m.group(1)] for m in _NAMED.finditer(key)}
         if named and _NEAR.search(part) and not (len(named) == 1 and _LOOKUP.get(key)):

@@ -138,6 +138,7 @@ def test_a_date_value_written_with_precision_unknown_takes_the_precision_of_its_
         ("countryside of Damascus", "Rif Dimashq"),
         ("محافظة الحسكة", "Hasakah"),
         ("Aleppo, Syria", "Aleppo"),
+        ("Syrias Deir ez-Zor province", "Deir ez-Zor"),  # FA-KES writes the possessive without its apostrophe
         ("Aleppo and Damascus", None),
         ("Eastern Ghouta near Damascus", None),  # beside a city is not in its governorate
         ("دوما شرق دمشق", None),
