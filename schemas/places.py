@@ -128,7 +128,9 @@ airport", "the Beirut-Damascus highway"): such a place may lie in another govern
 is here because writers use "Damascus province" for Rif Dimashq."""
 
 
-_COUNTRY_FIRST = re.compile(r"^(?:syria(?:'?s)?|سوريا|سورية)\s+(?=\S)")
+_COUNTRY_FIRST = re.compile(
+    r"^(?:" + "|".join(map(re.escape, sorted(SYRIA, key=len, reverse=True))) + r")(?:'?s)?\s+(?=\S)"
+)
 """The country written before a place, possessive or not (apostrophes are gone from FA-KES's text)."""
 
 
