@@ -909,8 +909,8 @@ class PersonnelChange(_Model):
     evidence: EvidenceList
 
 
-def _unsupported(record: Incident | Negotiation | PersonnelChange) -> str | None:
-    """Why a record's own quotes do not support it, or ``None`` when they do."""
+def _unsupported(record: Incident | Negotiation | PersonnelChange, article: str = "") -> str | None:
+    """Why a record's own quotes (for a person, the ``article``) do not support it, or ``None`` when they do."""
     quotes = " ".join(e.quote for e in iter_evidence(record))
     text = normalize(quotes).lower()
     violent = isinstance(record, Incident) and EVENT_TYPE_OF[SubEventType(record.sub_event_type)] != _STRATEGIC
@@ -921,6 +921,9 @@ def _unsupported(record: Incident | Negotiation | PersonnelChange) -> str | None
         return "its quotes state no toll and name no way of fighting, but tell of talks or a change of post"
     if quiet and _POSTS.search(text) and not _CAPTURES.search(text):  # "President dismisses head of security"
         return "its quotes state no toll, name no way of fighting and no arrest, but tell of a change of post"
+    talks = isinstance(record, Incident) and not violent and record.sub_event_type != SubEventType.ARRESTS
+    if talks and _MEETING.search(text):  # the seed's meeting after the attack, as a "transfer of territory"
+        return "a strategic development whose quotes tell of talks or a meeting: a negotiation, not an incident"
     if isinstance(record, Negotiation) and not _MEETING.search(text):
         return "no word of its quotes names a meeting, talks or an agreement"
     if not isinstance(record, PersonnelChange):
@@ -934,7 +937,25 @@ def _unsupported(record: Incident | Negotiation | PersonnelChange) -> str | None
     )
     if reporter and _DEATHS.search(text) and not _POSTS.search(text):  # no one reports their own death
         return f"{record.person!r} is who reports the deaths, not whose post changed"
+    if _civilian(record.person, article):
+        return f"the article calls {record.person!r} a civilian: a casualty, not an official or commander"
     return None
+
+
+_CIVILIAN_BEFORE = re.compile(r"(?:\bcivilians?|(?<!\w)(?:ال|و|وال)?(?:مدني|مواطن))\s+$")
+
+
+def _civilian(person: str, article: str) -> bool:
+    """Whether the article writes ``person`` as a civilian: "… killing civilian Mohammad Alaa Mesouti".
+
+    A personnel change is a change of an official's or a commander's post
+    (their death included); the 1.5B model also wrote a civilian killed by a
+    sniper as one (typed an arrest), where the article names him a civilian.
+    """
+    name = normalize(person).lower()
+    text = normalize(article).lower()
+    found = re.finditer(re.escape(name), text) if name else ()
+    return any(_CIVILIAN_BEFORE.search(text[max(0, m.start() - 20) : m.start()]) for m in found)
 
 
 _SAYS_BEFORE = re.compile(
@@ -1013,7 +1034,8 @@ def _same_toll(a: Incident | Negotiation | PersonnelChange, b: Incident | Negoti
     neighbourhoods share), and both state a toll, or one does and their
     dates are the same (both unknown included: the seed's "battle of Jasim",
     no toll, is its clash with two dead). Two incidents without a toll are
-    never merged here: two strikes on one town may both be unnamed. A dev
+    never merged here (two strikes on one town may both be unnamed), only by
+    :func:`_one_acled_event`, which wants an actor in common. A dev
     article's day's attack in Tripoli, undated, stays apart from "earlier
     this month" clashes there, which that quote dates (:func:`date_in`).
     """
@@ -1072,7 +1094,37 @@ def _two_places(a: Incident | Negotiation | PersonnelChange, b: Incident | Negot
         return False
     words = word_forms(_quoted(a))
     places = {normalize(r.location.as_written) for r in (a, b) if r.location and r.location.as_written}
-    return len(places) == 2 and all(word_forms(p) <= words for p in places)
+    return len(places) == 2 and all(word_forms(p) <= words for p in places) and not _nested(*places)
+
+
+def _nested(a: str, b: str) -> bool:
+    """Whether one place's words are all words of the other: "Damascus" and "Syrias Damascus" are one place."""
+    first, second = word_forms(a), word_forms(b)
+    return bool(first and second) and (first <= second or second <= first)
+
+
+def _one_acled_event(a: Incident | Negotiation | PersonnelChange, b: Incident | Negotiation | PersonnelChange) -> bool:
+    """Whether two incidents without a toll are what ACLED codes as one event: one day, one place, one actor.
+
+    ACLED's unit is an event type on one day at one location between the same
+    actors. Two records of one sub-event type, neither with a number of dead,
+    whose dates do not differ (one unknown, or one the other to a coarser
+    precision), whose places are one written within the other ("مصياف" and
+    "مدينة مصياف جنوبي غرب محافظة حماة السورية") and who name an actor in
+    common are that one event told twice: the 1.5B model wrote a dev
+    article's assassination, a roadside bomb and a mosque bombing twice each,
+    once per paragraph that tells it (each scored as an invented record).
+    """
+    if not isinstance(a, Incident) or not isinstance(b, Incident) or a.sub_event_type != b.sub_event_type:
+        return False
+    if any(c.killed for r in (a, b) for c in r.casualties):
+        return False
+    dates = (a.date.value or "", b.date.value or "")
+    if not (dates[0].startswith(dates[1]) or dates[1].startswith(dates[0])):
+        return False
+    places = [r.location.as_written for r in (a, b)]
+    actors = [{normalize(x.name) for x in r.actors if x.name} for r in (a, b)]
+    return bool(places[0] and places[1] and _nested(places[0], places[1]) and actors[0] & actors[1])
 
 
 def _empty(model: BaseModel, name: str) -> bool:
@@ -1103,8 +1155,17 @@ def _joined(a: Any, b: Any) -> Any:
     return _gaps_filled(better, other)
 
 
+def _retold(a: Any, b: Any) -> str:
+    """How two kept incidents are one event told twice (:func:`_same_toll`, :func:`_one_acled_event`), or ""."""
+    if _same_toll(a, b):
+        return "told again with its toll"
+    if _one_acled_event(a, b):
+        return "one day, place and actor"
+    return ""
+
+
 def _join_retold(name: str, kept: list[Any], answer: list[int], moved: dict[int, int], warnings: Any) -> None:
-    """Join the kept records that :func:`_same_toll` finds one event, until no two are, in place.
+    """Join the kept records that :func:`_retold` finds one event, until no two are, in place.
 
     Pairs are looked at again after each join, since the record a join keeps
     can take the other's type: on the seed, an IED with two dead joined the
@@ -1115,7 +1176,8 @@ def _join_retold(name: str, kept: list[Any], answer: list[int], moved: dict[int,
     joined = True
     while joined:
         pairs = ((j, k) for j in range(len(kept)) for k in range(j + 1, len(kept)))
-        j, k = next(((j, k) for j, k in pairs if _same_toll(kept[j], kept[k])), (-1, -1))
+        found = ((j, k, _retold(kept[j], kept[k])) for j, k in pairs)
+        j, k, how = next(((j, k, how) for j, k, how in found if how), (-1, -1, ""))
         joined = j >= 0
         if joined:
             kept[j] = _joined(kept[j], kept.pop(k))
@@ -1123,7 +1185,7 @@ def _join_retold(name: str, kept: list[Any], answer: list[int], moved: dict[int,
             for i, at in moved.items():
                 moved[i] = j if at == k else at - (at > k)
             if isinstance(warnings, list):
-                reason = f"repeats {name}[{answer[j]}] (the same event, told again with its toll): {_ONE_KEPT}"
+                reason = f"repeats {name}[{answer[j]}] (the same event, {how}): {_ONE_KEPT}"
                 warnings.append(f"dropped {name}[{dropped}]: {reason}")
 
 
@@ -1150,7 +1212,8 @@ class ConflictRecords(_Model):
         a quoted passage and the date, for an incident also the sub-event type,
         and not two places its quotes both write) is the model writing one event
         twice (5 times in 21 dev documents, each scored as an invented record);
-        so is an incident told again with its toll (:func:`_same_toll`).
+        so is an incident told again with its toll (:func:`_same_toll`), or without one on the same
+        day, at the same place, by the same actor (:func:`_one_acled_event`).
         The two become one, in the first one's place: the one whose quotes write
         more of its values (:func:`_support`), taking from the other only what it
         left empty, so no count is added twice. Personnel changes are merged by
@@ -1175,7 +1238,7 @@ class ConflictRecords(_Model):
             first: list[tuple[tuple[Any, ...], int, int]] = []  # repeat key, the first's index: kept, answer
             answer: list[int] = []  # kept index -> index in the answer
             for i, record in enumerate(records):
-                reason = _unsupported(record)
+                reason = _unsupported(record, source.text if isinstance(source, SourceText) else "")
                 if reason is None and peaceful and name == "negotiations":
                     reason = _PEACEFUL
                 key = _repeat_key(record)

@@ -436,6 +436,45 @@ def test_a_person_killed_after_a_quote_that_ends_in_said_is_not_who_says_it() ->
     assert [c.person for c in records.personnel_changes] == ["Mohammad Alaa Mesouti"]
 
 
+def test_a_personnel_change_of_one_the_article_calls_a_civilian_is_dropped() -> None:
+    """the-new-arab: "snipers … killing civilian Mohammad Alaa Mesouti" came back as his arrest."""
+    killed = "Mohammad Alaa Mesouti was killed in a rebel-held area on Thursday"
+    sniper = "Snipers fired into Zabadieh killing civilian Mohammad Alaa Mesouti an activist told The New Arab"
+    claim = {"change_type": "arrest", "source": "The New Arab", "evidence": [{"quote": killed}]}
+    change = {"person": "Mohammad Alaa Mesouti", "claims": [claim], "evidence": [{"quote": killed}]}
+    records, warnings = read(f"{killed}. {sniper}.", {"personnel_changes": [change]})
+    assert records.personnel_changes == []
+    assert warnings == [
+        "dropped personnel_changes[0]: the article calls 'Mohammad Alaa Mesouti' a civilian: "
+        "a casualty, not an official or commander"
+    ]
+
+
+def test_a_civilian_word_elsewhere_in_the_article_leaves_a_commander_killed_in_place() -> None:
+    killed = "Abu Obaida a commander of the group was killed in the clashes with civilians nearby"
+    claim = {"change_type": "death", "source": "the group", "evidence": [{"quote": killed}]}
+    change = {"person": "Abu Obaida", "claims": [claim], "evidence": [{"quote": killed}]}
+    records, _ = read(f"{killed}. Two civilians were wounded.", {"personnel_changes": [change]})
+    assert [c.person for c in records.personnel_changes] == ["Abu Obaida"]
+
+
+def test_a_strategic_development_that_tells_of_a_meeting_is_no_incident() -> None:
+    """The seed: the meeting held hours after the attack came back as a "non-violent transfer of territory"."""
+    quote = "A meeting was held in Raqqa province hours after the attack with the security committee"
+    meeting = incident(
+        date={"text": ""},
+        event_type="Strategic developments",
+        sub_event_type="Non-violent transfer of territory",
+        evidence=[{"quote": quote}],
+    )
+    records, warnings = read(f"{quote}.", {"incidents": [meeting]})
+    assert records.incidents == []
+    assert warnings == [
+        "dropped incidents[0]: a strategic development whose quotes tell of talks or a meeting: "
+        "a negotiation, not an incident"
+    ]
+
+
 SOCIAL = "ورحب على مواقع التواصل الاجتماعي مغردون عراقيون بقدوم المنتخب السعودي لخوض المباراة"
 
 
@@ -762,6 +801,81 @@ def test_a_place_inside_a_longer_word_is_not_a_second_place_of_the_quote() -> No
         for place in ("Aleppo", "Syria")
     ]
     assert len(read(f"{headline}. It happened in Syria.", {"incidents": tellings})[0].incidents) == 1
+
+
+def test_a_place_written_within_the_other_is_not_a_second_place_of_the_quote() -> None:
+    """al-manar: one mosque bombing quoted once as in "Damascus", once as in "Syrias Damascus"."""
+    quote = "A bomb planted inside the Grand Mosque in Syrias Damascus exploded on Friday"
+    tellings = [
+        incident(location={"as_written": place}, date={"text": "Friday"}, evidence=[{"quote": quote}])
+        for place in ("Damascus", "Syrias Damascus")
+    ]
+    assert len(read(f"{quote}.", {"incidents": tellings})[0].incidents) == 1
+
+
+MASYAF = (
+    "Aziz Asbar was assassinated by a bomb under his car in the town of Masyaf in Hama. "
+    "The Abu Amara battalion said it planted the bomb that killed Asbar in Masyaf."
+)
+
+
+def assassination(quote: str, place: str, actor: str) -> dict[str, Any]:
+    return incident(
+        date={"text": ""},
+        location={"as_written": place},
+        sub_event_type="Remote explosive/landmine/IED",
+        actors=[{"name": actor, "type": "rebels"}],
+        evidence=[{"quote": quote}],
+    )
+
+
+def test_one_undated_event_without_a_toll_told_in_two_paragraphs_by_place_and_actor_is_one_record() -> None:
+    """bbc-arabic: an assassination told in the lead and again where its authors claim it (ACLED: one event)."""
+    answer = {
+        "incidents": [
+            assassination(
+                "Aziz Asbar was assassinated by a bomb under his car in the town of Masyaf in Hama",
+                "the town of Masyaf in Hama",
+                "Abu Amara battalion",
+            ),
+            assassination(
+                "The Abu Amara battalion said it planted the bomb that killed Asbar in Masyaf",
+                "Masyaf",
+                "Abu Amara battalion",
+            ),
+        ]
+    }
+    result, warnings = read(MASYAF, answer)
+    assert len(result.incidents) == 1
+    assert warnings == [
+        "dropped incidents[1]: repeats incidents[0] (the same event, one day, place and actor): "
+        "one record, the better supported kept"
+    ]
+
+
+def test_two_undated_shellings_of_one_town_by_two_actors_stay_two() -> None:
+    text = "Regime forces shelled the town of Masyaf in Hama. Rebel fighters shelled Masyaf too."
+    answer = {
+        "incidents": [
+            incident(
+                date={"text": ""},
+                location={"as_written": place},
+                sub_event_type="Shelling/artillery/missile attack",
+                actors=[{"name": actor, "type": kind}],
+                evidence=[{"quote": quote}],
+            )
+            for quote, place, actor, kind in (
+                (
+                    "Regime forces shelled the town of Masyaf in Hama",
+                    "the town of Masyaf in Hama",
+                    "Regime forces",
+                    "state_forces",
+                ),
+                ("Rebel fighters shelled Masyaf too", "Masyaf", "Rebel fighters", "rebels"),
+            )
+        ]
+    }
+    assert len(read(text, answer)[0].incidents) == 2
 
 
 def test_a_place_behind_an_arabic_conjunction_is_still_a_place_of_the_quote() -> None:
