@@ -507,6 +507,7 @@ _POSTS = _word_starts(
 )
 """Words that name a change of post and nothing violent (not a death or an arrest, which :data:`CHANGE_STEMS` hold)."""
 _DEATHS = _word_starts(DEATH_STEMS)
+_NOT_DEATHS = _word_starts(tuple(stem for stem in CHANGE_STEMS if stem not in DEATH_STEMS))
 _CAPTURES = _word_starts(COUNT_WORDS["captured"])
 _STRATEGIC = EventType.STRATEGIC_DEVELOPMENTS
 _MEETING = _word_starts(MEETING_STEMS)
@@ -907,6 +908,25 @@ class PersonnelChange(_Model):
     date: EventDate | None = None
     claims: list[PersonnelClaim] = Field(min_length=1, max_length=4)
     evidence: EvidenceList
+
+    @model_validator(mode="after")
+    def _a_death_told_as_a_death(self, info: ValidationInfo) -> PersonnelChange:
+        """A claim whose quotes tell of a death and of no other change is a death, whatever type the model wrote.
+
+        The 1.5B model typed "… the Al-Nusra Front commander in Lattakia was
+        killed" a dismissal. During extraction (``model_answer``) a claim's own
+        quotes with the record's, naming a death (:data:`DEATH_STEMS`) and no
+        other word of :data:`CHANGE_STEMS` (an appointment, an arrest, a release),
+        make its type a death; quotes that name both leave the model's choice.
+        """
+        ctx = context_of(info)
+        if not ctx or not ctx.get("model_answer"):
+            return self
+        for claim in self.claims:
+            text = normalize(" ".join(e.quote for e in (*claim.evidence, *self.evidence))).lower()
+            if claim.change_type is not ChangeType.DEATH and _DEATHS.search(text) and not _NOT_DEATHS.search(text):
+                claim.change_type = ChangeType.DEATH
+        return self
 
 
 def _unsupported(record: Incident | Negotiation | PersonnelChange, article: str = "") -> str | None:

@@ -475,6 +475,23 @@ def test_a_strategic_development_that_tells_of_a_meeting_is_no_incident() -> Non
     ]
 
 
+def test_a_claim_whose_quotes_tell_only_of_a_death_is_a_death() -> None:
+    """al-alam: "… the Al-Nusra Front commander in Lattakia was killed" came back as a dismissal."""
+    killed = "Abu Abdul Rahman al-Madani the Al-Nusra Front commander in Lattakia was killed a military source said"
+    claim = {"change_type": "dismissal", "source": "a military source", "evidence": [{"quote": killed}]}
+    change = {"person": "Abu Abdul Rahman al-Madani", "claims": [claim], "evidence": [{"quote": killed}]}
+    records, _ = read(f"{killed}.", {"personnel_changes": [change]})
+    assert [c.change_type.value for c in records.personnel_changes[0].claims] == ["death"]
+
+
+def test_a_claim_whose_quotes_tell_of_a_death_and_an_appointment_keeps_its_type() -> None:
+    said = "Colonel Hassan was appointed to lead the brigade after its commander was killed the army said"
+    claim = {"change_type": "appointment", "source": "the army", "evidence": [{"quote": said}]}
+    change = {"person": "Colonel Hassan", "claims": [claim], "evidence": [{"quote": said}]}
+    records, _ = read(f"{said}.", {"personnel_changes": [change]})
+    assert [c.change_type.value for c in records.personnel_changes[0].claims] == ["appointment"]
+
+
 SOCIAL = "ورحب على مواقع التواصل الاجتماعي مغردون عراقيون بقدوم المنتخب السعودي لخوض المباراة"
 
 
