@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from enum import StrEnum
 from typing import Annotated, Any, ClassVar
 
-from llm_extract.schemas.places import SYRIA, governorate_named_in
+from llm_extract.schemas.places import SYRIA, governorate, governorate_named_in
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, model_validator
 
 from llm_extract.evaluation.comparators import Aligned, All, Claims, Date, Exact, Names, Quotes, SetOf
@@ -293,7 +293,10 @@ class Location(_Model):
         الشمالي", 3 of 29 matched dev incidents) becomes the table's English
         name, which the field asks for. A country written as ``admin1`` ("Syria",
         "Yemen" beside ``country`` "Yemen") is none: it would reach an ACLED
-        export as a province. Otherwise the model's answer stays as it is.
+        export as a province. A place written as a governorate's own name
+        ("القنيطرة", "Idlib") and left without ``normalized`` (the 1.5B model
+        never fills it) is normalized to the table's English name. Otherwise
+        the model's answer stays as it is.
         """
         ctx = context_of(info)
         if not ctx or not ctx.get("model_answer"):
@@ -310,6 +313,8 @@ class Location(_Model):
         if named is not None and self.admin1 != named:
             self.admin1 = named
             self.country = self.country or "Syria"
+        if not self.normalized:  # "حلب", "Idlib": the place is a governorate's own name, its English one
+            self.normalized = governorate(self.as_written)
         return self
 
 

@@ -181,6 +181,20 @@ def test_a_governorate_the_model_wrote_in_the_articles_words_becomes_its_english
     assert (location.admin1, location.country) == ("Daraa", "Syria")
 
 
+def test_a_place_written_as_a_governorates_name_is_normalized_to_its_english_name() -> None:
+    """The model never fills ``normalized``; "القنيطرة" as written is Quneitra."""
+    text = "سقطت قذائف على القنيطرة."
+    with grounding(SourceText(text), lexicon=LEXICON, model_answer=True):
+        location = Location.model_validate({"as_written": "القنيطرة"})
+    assert (location.normalized, location.admin1) == ("Quneitra", "Quneitra")
+
+
+def test_a_town_keeps_no_normalized_name_the_model_did_not_write() -> None:
+    with grounding(SourceText(ARTICLE), lexicon=LEXICON, model_answer=True):
+        location = Location.model_validate({"as_written": "al-Saleh"})
+    assert location.normalized is None
+
+
 def test_a_country_written_as_admin1_is_no_governorate() -> None:
     text = "Clashes in Hodeidah, Yemen."
     with grounding(SourceText(text), lexicon=LEXICON, model_answer=True):
