@@ -295,8 +295,10 @@ class Location(_Model):
         "Yemen" beside ``country`` "Yemen") is none: it would reach an ACLED
         export as a province. A place written as a governorate's own name
         ("القنيطرة", "Idlib") and left without ``normalized`` (the 1.5B model
-        never fills it) is normalized to the table's English name. Otherwise
-        the model's answer stays as it is.
+        never fills it) is normalized to the table's English name. In Syria an
+        ``admin1`` that is none of its 14 governorates ("Eastern Ghouta", the
+        seed's misspelt "الدارعا") is unknown. Otherwise the model's answer
+        stays as it is.
         """
         ctx = context_of(info)
         if not ctx or not ctx.get("model_answer"):
@@ -315,6 +317,8 @@ class Location(_Model):
             self.country = self.country or "Syria"
         if not self.normalized:  # "حلب", "Idlib": the place is a governorate's own name, its English one
             self.normalized = governorate(self.as_written)
+        if self.admin1 and self.country and governorate(self.admin1) is None:
+            self.admin1 = None  # Syria has 14 governorates: "Eastern Ghouta", "الدارعا" are none of them
         return self
 
 

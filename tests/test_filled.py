@@ -195,6 +195,14 @@ def test_a_town_keeps_no_normalized_name_the_model_did_not_write() -> None:
     assert location.normalized is None
 
 
+def test_an_admin1_in_syria_that_is_no_governorate_is_unknown() -> None:
+    """jordan-times: Douma's admin1 came back "Eastern Ghouta", a region of Rif Dimashq, not a governorate."""
+    text = "Strikes hit the town of Douma in Eastern Ghouta, Syria."
+    with grounding(SourceText(text), lexicon=LEXICON, model_answer=True):
+        location = Location.model_validate({"as_written": "Douma", "admin1": "Eastern Ghouta", "country": "Syria"})
+    assert location.admin1 is None
+
+
 def test_a_country_written_as_admin1_is_no_governorate() -> None:
     text = "Clashes in Hodeidah, Yemen."
     with grounding(SourceText(text), lexicon=LEXICON, model_answer=True):
