@@ -939,7 +939,8 @@ class PersonnelChange(_Model):
 
 
 def _unsupported(record: Incident | Negotiation | PersonnelChange, article: str = "") -> str | None:
-    """Why a record's own quotes (for a person, the ``article``) do not support it, or ``None`` when they do."""
+    """Why a record's own quotes (for a person, the ``article``, normalised, lower case) do not support it,
+    or ``None`` when they do."""
     quotes = " ".join(e.quote for e in iter_evidence(record))
     text = normalize(quotes).lower()
     violent = isinstance(record, Incident) and EVENT_TYPE_OF[SubEventType(record.sub_event_type)] != _STRATEGIC
@@ -975,16 +976,16 @@ _CIVILIAN_BEFORE = re.compile(r"(?:\bcivilians?|(?<!\w)(?:ال|و|وال)?(?:م�
 
 
 def _civilian(person: str, article: str) -> bool:
-    """Whether the article writes ``person`` as a civilian: "… killing civilian Mohammad Alaa Mesouti".
+    """Whether the article (normalised, lower case) writes ``person`` as a civilian: "… killing civilian
+    Mohammad Alaa Mesouti".
 
     A personnel change is a change of an official's or a commander's post
     (their death included); the 1.5B model also wrote a civilian killed by a
     sniper as one (typed an arrest), where the article names him a civilian.
     """
     name = normalize(person).lower()
-    text = normalize(article).lower()
-    found = re.finditer(re.escape(name), text) if name else ()
-    return any(_CIVILIAN_BEFORE.search(text[max(0, m.start() - 20) : m.start()]) for m in found)
+    found = re.finditer(re.escape(name), article) if name else ()
+    return any(_CIVILIAN_BEFORE.search(article[max(0, m.start() - 20) : m.start()]) for m in found)
 
 
 _SAYS_BEFORE = re.compile(
@@ -1041,6 +1042,12 @@ def _same_passage(a: tuple[int, int] | str, b: tuple[int, int] | str) -> bool:
     return a == b
 
 
+def _dated_alike(a: Incident, b: Incident) -> bool:
+    """Whether two incidents' dates do not differ: one unknown, or one the other to a coarser precision."""
+    first, second = a.date.value or "", b.date.value or ""
+    return first.startswith(second) or second.startswith(first)
+
+
 def _same_toll(a: Incident | Negotiation | PersonnelChange, b: Incident | Negotiation | PersonnelChange) -> bool:
     """Whether two incidents are one event told twice with its toll.
 
@@ -1071,10 +1078,9 @@ def _same_toll(a: Incident | Negotiation | PersonnelChange, b: Incident | Negoti
     if not isinstance(a, Incident) or not isinstance(b, Incident):
         return False
     tolls = [{c.killed for c in r.casualties if c.killed} for r in (a, b)]
-    dates = (a.date.value or "", b.date.value or "")
-    dated_alike = dates[0].startswith(dates[1]) or dates[1].startswith(dates[0])
-    if not dated_alike:
+    if not _dated_alike(a, b):
         return False
+    dates = (a.date.value or "", b.date.value or "")
     placed = [r.location.as_written or r.location.normalized for r in (a, b)]
     if tolls[0] & tolls[1]:
         return not all(placed) or _PLACE(a, b) > 0
@@ -1148,8 +1154,7 @@ def _one_acled_event(a: Incident | Negotiation | PersonnelChange, b: Incident | 
         return False
     if any(c.killed for r in (a, b) for c in r.casualties):
         return False
-    dates = (a.date.value or "", b.date.value or "")
-    if not (dates[0].startswith(dates[1]) or dates[1].startswith(dates[0])):
+    if not _dated_alike(a, b):
         return False
     places = [r.location.as_written for r in (a, b)]
     actors = [{normalize(x.name) for x in r.actors if x.name} for r in (a, b)]
@@ -1255,6 +1260,7 @@ class ConflictRecords(_Model):
         warnings = ctx.setdefault("warnings", [])
         source = ctx.get("source")
         peaceful = bool(self.negotiations) and isinstance(source, SourceText) and _names_no_conflict(source.text)
+        article = normalize(source.text).lower() if self.personnel_changes and isinstance(source, SourceText) else ""
         kept: dict[str, list[Any]] = {}
         moved: dict[int, int] = {}
         lists: tuple[tuple[str, Sequence[Incident | Negotiation | PersonnelChange]], ...] = (
@@ -1267,7 +1273,7 @@ class ConflictRecords(_Model):
             first: list[tuple[tuple[Any, ...], int, int]] = []  # repeat key, the first's index: kept, answer
             answer: list[int] = []  # kept index -> index in the answer
             for i, record in enumerate(records):
-                reason = _unsupported(record, source.text if isinstance(source, SourceText) else "")
+                reason = _unsupported(record, article)
                 if reason is None and peaceful and name == "negotiations":
                     reason = _PEACEFUL
                 key = _repeat_key(record)
