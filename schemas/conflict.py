@@ -388,9 +388,10 @@ MEETING_STEMS: tuple[str, ...] = (
     "settlement", "summit", "conference", "accord ", "accords", "pact", "evacuat", "sign", "allow", "corridor",
     "cooperat", "visit", "اجتماع(?!ي)", "اجتمع", "مفاوض", "تفاوض", "يوقع", "اتفاق", "اتفق", "هدنه",
     "وقف", "تسويه", "مصالح", "وساط", "لقاء", "التقى", "التقي", "محادثات", "مباحثات", "قمه", "مؤتمر",
-    "موتمر", "توقيع", "وقع", "تفاهم", "ممر", "اجلاء", "خروج", "زيار", "دعت",
+    "موتمر", "توقيع", "وقع", "تفاهم", "ممر", "اجلاء", "خروج", "زيار", "دعت", "commitment", "pledg", "التزام",
+    "التزم", "تلتزم", "يلتزم",
 )
-"""Beginnings of words that name a meeting, talks, an agreement or an offer, each the start of a word
+"""Beginnings of words that name a meeting, talks, an agreement, an offer or a commitment, each the start of a word
 (:func:`_word_starts`: مواقع, sites, is not وقع, signed; الاجتماعي, social, is not a meeting): a negotiation
 whose quotes hold none is not one."""
 
@@ -483,6 +484,28 @@ _EXPLOSIONS = frozenset(sub for sub in WEAPON_STEMS if EVENT_TYPE_OF[sub] is Eve
 _OVERRIDABLE = _EXPLOSIONS | {SubEventType.ATTACK, SubEventType.ARMED_CLASH}
 """Sub-event types the quotes' weapon words may replace: the ways of fighting the model confuses. Never a
 chemical weapon or a grenade (their own codes), nor a strategic development."""
+_REMOTE = _word_starts(
+    (
+        *(stem for stems in WEAPON_STEMS.values() for stem in stems),
+        *("explo", "blast", "bomb", "detonat", "strike", "struck", "raid", "shell", "launch", "fired at", "hit"),
+        *("انفجار", "تفجير", "انفجر", "فجر", "قصف", "استهداف", "استهدف", "سقوط", "سقط", "اطلاق"),
+    )
+)
+"""Words that name a weapon, an explosion or a strike: quotes without any tell of no remote violence."""
+_GROUND_FIGHT = _word_starts(
+    (
+        *("fight", "fought", "thwart", "repel", "repuls", "battle", "clash", "ambush", "storm"),
+        *("اشتباك", "اشتبك", "معارك", "معركه", "تصدى", "تصدت", "احبط", "كمين", "مواجه"),
+    )
+)
+
+
+def _fought_on_the_ground(quotes: str) -> bool:
+    """Whether ``quotes`` tell of a fight (:data:`_GROUND_FIGHT`) and name no remote violence (:data:`_REMOTE`)."""
+    text = normalize(quotes).lower()
+    return bool(_GROUND_FIGHT.search(text)) and not _REMOTE.search(text)
+
+
 _CROWDS = frozenset(sub for sub in EVENT_TYPE_OF if EVENT_TYPE_OF[sub] in (EventType.PROTESTS, EventType.RIOTS))
 _CROWD_WORDS = _stems(("protest", "riot", "demonstrat", "crowd", "متظاهر", "احتجاج", "تظاهر", "مظاهر", "شغب"))
 """A protest or riot sub-event type is replaced by the weapon the quotes name when they name no crowd: the
@@ -733,6 +756,9 @@ class Incident(_Model):
         The weapon the incident's own quotes name outranks the model's
         sub-event type (:func:`sub_event_named`): the 1.5B model wrote
         "Remote explosive/landmine/IED" for air strikes and shelling alike.
+        Quotes that tell of a fight and name no weapon, explosion or strike
+        (:func:`_fought_on_the_ground`) are an armed clash: "the army … thwarted
+        an attack by terrorists …, killing two commanders" was typed an IED.
         """
         ctx = context_of(info)
         if not ctx or not ctx.get("model_answer"):
@@ -745,6 +771,8 @@ class Incident(_Model):
         replaces = no_crowd or (was in _OVERRIDABLE and (named is not SubEventType.ARMED_CLASH or was in _EXPLOSIONS))
         if named is not None and replaces and named != was:
             self.sub_event_type, self.event_type = named, EVENT_TYPE_OF[named]
+        elif named is None and was in _EXPLOSIONS and _fought_on_the_ground(quotes):
+            self.sub_event_type, self.event_type = SubEventType.ARMED_CLASH, EventType.BATTLES
         elif EventType(self.event_type) is EventType.VIOLENCE_AGAINST_CIVILIANS:
             self.event_type = EVENT_TYPE_OF[SubEventType(self.sub_event_type)]
         return self
@@ -954,8 +982,9 @@ def _unsupported(record: Incident | Negotiation | PersonnelChange, article: str 
     talks = isinstance(record, Incident) and not violent and record.sub_event_type != SubEventType.ARRESTS
     if talks and _MEETING.search(text):  # the seed's meeting after the attack, as a "transfer of territory"
         return "a strategic development whose quotes tell of talks or a meeting: a negotiation, not an incident"
-    if isinstance(record, Negotiation) and not _MEETING.search(text):
-        return "no word of its quotes names a meeting, talks or an agreement"
+    if isinstance(record, Negotiation):  # its own quotes, not its terms': "attempts at a truce have faltered"
+        own = normalize(" ".join(e.quote for e in record.evidence)).lower()
+        return None if _MEETING.search(own) else "no word of its own quotes names a meeting, talks or an agreement"
     if not isinstance(record, PersonnelChange):
         return None
     if not {w for w in word_forms(record.person) if len(w) > 2} & word_forms(quotes):
@@ -1145,8 +1174,9 @@ def _one_acled_event(a: Incident | Negotiation | PersonnelChange, b: Incident | 
     actors. Two records of one sub-event type, neither with a number of dead,
     whose dates do not differ (one unknown, or one the other to a coarser
     precision), whose places are one written within the other ("مصياف" and
-    "مدينة مصياف جنوبي غرب محافظة حماة السورية") and who name an actor in
-    common are that one event told twice: the 1.5B model wrote a dev
+    "مدينة مصياف جنوبي غرب محافظة حماة السورية") or one written in the other's
+    own quotes (a shelling "في محيط مطار الحديدة" the model placed at "محليون",
+    the locals who told it) and who name an actor in common are that one event told twice: the 1.5B model wrote a dev
     article's assassination, a roadside bomb and a mosque bombing twice each,
     once per paragraph that tells it (each scored as an invented record).
     """
@@ -1158,7 +1188,10 @@ def _one_acled_event(a: Incident | Negotiation | PersonnelChange, b: Incident | 
         return False
     places = [r.location.as_written for r in (a, b)]
     actors = [{normalize(x.name) for x in r.actors if x.name} for r in (a, b)]
-    return bool(places[0] and places[1] and _nested(places[0], places[1]) and actors[0] & actors[1])
+    if not (places[0] and places[1] and actors[0] & actors[1]):
+        return False
+    quoted = [word_forms(" ".join(e.quote for e in r.evidence)) for r in (b, a)]
+    return _nested(*places) or any(word_forms(place) <= words for place, words in zip(places, quoted, strict=True))
 
 
 def _empty(model: BaseModel, name: str) -> bool:

@@ -310,6 +310,31 @@ def test_a_sub_event_type_the_weapon_words_cannot_tell_stays_as_the_model_wrote_
     assert record.sub_event_type.value == sub_event_type
 
 
+@pytest.mark.parametrize(
+    ("quote", "expected"),
+    [
+        (
+            "The Syrian army backed by Hezbollah fighters has thwarted an attack by terrorists in Qalamoun, "
+            "killing two commanders",
+            "Armed clash",
+        ),
+        ("Rebel fire on the district of Hamdaniyeh killed 13 people", "Remote explosive/landmine/IED"),
+        ("Fierce fighting after a car bomb killed 13 people", "Remote explosive/landmine/IED"),
+    ],
+    ids=["a fight, no weapon", "no fight named", "a fight and a bomb"],
+)
+def test_an_explosion_whose_quotes_tell_of_a_fight_and_name_no_weapon_is_an_armed_clash(
+    quote: str, expected: str
+) -> None:
+    """al-alam-1962495654: the army "thwarted an attack by terrorists … killing two commanders", typed an IED."""
+    with grounding(SourceText(f"Raqqa province. {quote}."), lexicon=LEXICON, model_answer=True):
+        record = Incident.model_validate(
+            incident(sub_event_type="Remote explosive/landmine/IED", date={"text": ""}, evidence=[{"quote": quote}])
+        )
+    assert record.sub_event_type.value == expected
+    assert record.event_type.value == ("Battles" if expected == "Armed clash" else "Explosions/Remote violence")
+
+
 def test_a_strategic_development_keeps_its_sub_event_type_whatever_weapon_its_quotes_name() -> None:
     with grounding(SourceText(ARTICLE), lexicon=LEXICON, published="2017-10-08", model_answer=True):
         record = Incident.model_validate(
@@ -374,6 +399,18 @@ def test_a_negotiation_whose_quotes_name_no_meeting_or_agreement_is_dropped() ->
     praise = [{"quote": "Coach Fajr Ibrahim praised the fans"}]
     negotiation = {"date": {"text": ""}, "summary": "Talks.", "evidence": praise}
     assert read(SPORT, {"negotiations": [negotiation]})[0].negotiations == []
+
+
+def test_a_negotiation_whose_own_quote_names_no_talks_is_dropped_though_a_term_names_a_truce() -> None:
+    """the-new-arab-1923102926: the record quoted "The Army of Conquest … is regularly bombarded", a term quoted
+    "several attempts at securing a long-lasting truce have faltered": the truce that failed is no negotiation."""
+    bombed = "The Army of Conquest is regularly bombarded by pro-government forces"
+    faltered = "Several attempts at securing a long-lasting truce have faltered"
+    term = {"party": "rebels", "commitment": "a ceasefire", "evidence": [{"quote": faltered}]}
+    negotiation = {"date": {"text": ""}, "summary": "Talks.", "evidence": [{"quote": bombed}], "terms": [term]}
+    result, warnings = read(f"{bombed}. {faltered}.", {"negotiations": [negotiation]})
+    assert result.negotiations == []
+    assert warnings == ["dropped negotiations[0]: no word of its own quotes names a meeting, talks or an agreement"]
 
 
 TALKS = "The UN envoy held urgent talks in Sanaa on the fighting in Hodeidah"
@@ -886,6 +923,31 @@ def test_one_undated_event_without_a_toll_told_in_two_paragraphs_by_place_and_ac
     }
     result, warnings = read(MASYAF, answer)
     assert len(result.incidents) == 1
+    assert warnings == [
+        "dropped incidents[1]: repeats incidents[0] (the same event, one day, place and actor): "
+        "one record, the better supported kept"
+    ]
+
+
+def test_a_telling_whose_place_the_other_telling_quotes_is_the_same_event() -> None:
+    """alarabiya: locals said the Houthis keep shelling "near Hodeidah airport" (placed "محليون", the locals), and
+    the next sentence, "the shells fall amid homes", placed near the airport: one shelling, told in two sentences."""
+    first = "قال سكان محليون إن ميليشيات الحوثي تواصل إطلاق القذائف باتجاه قرية منظر في محيط مطار الحديدة"
+    second = "وأوضح السكان أن القذائف الحوثية تتساقط وسط الأحياء السكنية"
+    answer = {
+        "incidents": [
+            incident(
+                date={"text": ""},
+                location={"as_written": place},
+                sub_event_type="Shelling/artillery/missile attack",
+                actors=[{"name": "ميليشيات الحوثي", "type": "rebels"}],
+                evidence=[{"quote": quote}],
+            )
+            for quote, place in ((first, "محليون"), (second, "محيط مطار الحديدة"))
+        ]
+    }
+    result, warnings = read(f"{first}. {second}.", answer)
+    assert [r.evidence[0].quote for r in result.incidents] == [first]
     assert warnings == [
         "dropped incidents[1]: repeats incidents[0] (the same event, one day, place and actor): "
         "one record, the better supported kept"
