@@ -895,14 +895,21 @@ MASYAF = (
 )
 
 
-def assassination(quote: str, place: str, actor: str) -> dict[str, Any]:
+def telling(
+    quote: str, place: str, actor: str, kind: str = "rebels", sub_event_type: str = "Shelling/artillery/missile attack"
+) -> dict[str, Any]:
+    """An undated incident without a toll, as one sentence tells it."""
     return incident(
         date={"text": ""},
         location={"as_written": place},
-        sub_event_type="Remote explosive/landmine/IED",
-        actors=[{"name": actor, "type": "rebels"}],
+        sub_event_type=sub_event_type,
+        actors=[{"name": actor, "type": kind}],
         evidence=[{"quote": quote}],
     )
+
+
+def assassination(quote: str, place: str, actor: str) -> dict[str, Any]:
+    return telling(quote, place, actor, sub_event_type="Remote explosive/landmine/IED")
 
 
 def test_one_undated_event_without_a_toll_told_in_two_paragraphs_by_place_and_actor_is_one_record() -> None:
@@ -936,14 +943,8 @@ def test_a_telling_whose_place_the_other_telling_quotes_is_the_same_event() -> N
     second = "وأوضح السكان أن القذائف الحوثية تتساقط وسط الأحياء السكنية"
     answer = {
         "incidents": [
-            incident(
-                date={"text": ""},
-                location={"as_written": place},
-                sub_event_type="Shelling/artillery/missile attack",
-                actors=[{"name": "ميليشيات الحوثي", "type": "rebels"}],
-                evidence=[{"quote": quote}],
-            )
-            for quote, place in ((first, "محليون"), (second, "محيط مطار الحديدة"))
+            telling(first, "محليون", "ميليشيات الحوثي"),
+            telling(second, "محيط مطار الحديدة", "ميليشيات الحوثي"),
         ]
     }
     result, warnings = read(f"{first}. {second}.", answer)
@@ -958,22 +959,8 @@ def test_two_undated_shellings_of_one_town_by_two_actors_stay_two() -> None:
     text = "Regime forces shelled the town of Masyaf in Hama. Rebel fighters shelled Masyaf too."
     answer = {
         "incidents": [
-            incident(
-                date={"text": ""},
-                location={"as_written": place},
-                sub_event_type="Shelling/artillery/missile attack",
-                actors=[{"name": actor, "type": kind}],
-                evidence=[{"quote": quote}],
-            )
-            for quote, place, actor, kind in (
-                (
-                    "Regime forces shelled the town of Masyaf in Hama",
-                    "the town of Masyaf in Hama",
-                    "Regime forces",
-                    "state_forces",
-                ),
-                ("Rebel fighters shelled Masyaf too", "Masyaf", "Rebel fighters", "rebels"),
-            )
+            telling("Regime forces shelled the town of Masyaf in Hama", "the town of Masyaf in Hama", "Regime forces"),
+            telling("Rebel fighters shelled Masyaf too", "Masyaf", "Rebel fighters"),
         ]
     }
     assert len(read(text, answer)[0].incidents) == 2
