@@ -1176,9 +1176,10 @@ def _one_acled_event(a: Incident | Negotiation | PersonnelChange, b: Incident | 
     precision), whose places are one written within the other ("مصياف" and
     "مدينة مصياف جنوبي غرب محافظة حماة السورية") or one written in the other's
     own quotes (a shelling "في محيط مطار الحديدة" the model placed at "محليون",
-    the locals who told it) and who name an actor in common are that one event told twice: the 1.5B model wrote a dev
-    article's assassination, a roadside bomb and a mosque bombing twice each,
-    once per paragraph that tells it (each scored as an invented record).
+    the locals who told it) and who name an actor in common are that one event
+    told twice: the 1.5B model wrote a dev article's assassination, a roadside
+    bomb and a mosque bombing twice each, once per paragraph that tells it
+    (each scored as an invented record).
     """
     if not isinstance(a, Incident) or not isinstance(b, Incident) or a.sub_event_type != b.sub_event_type:
         return False
@@ -1191,7 +1192,8 @@ def _one_acled_event(a: Incident | Negotiation | PersonnelChange, b: Incident | 
     if not (places[0] and places[1] and actors[0] & actors[1]):
         return False
     quoted = [word_forms(" ".join(e.quote for e in r.evidence)) for r in (b, a)]
-    return _nested(*places) or any(word_forms(place) <= words for place, words in zip(places, quoted, strict=True))
+    written = [word_forms(place) for place in places]
+    return _nested(*places) or any(w and w <= q for w, q in zip(written, quoted, strict=True))
 
 
 def _empty(model: BaseModel, name: str) -> bool:
