@@ -486,7 +486,7 @@ _OVERRIDABLE = _EXPLOSIONS | {SubEventType.ATTACK, SubEventType.ARMED_CLASH}
 chemical weapon or a grenade (their own codes), nor a strategic development."""
 _REMOTE = _word_starts(
     (
-        *(stem for stems in WEAPON_STEMS.values() for stem in stems),
+        *(stem for sub, stems in WEAPON_STEMS.items() if sub in _EXPLOSIONS for stem in stems),
         *("explo", "blast", "bomb", "detonat", "strike", "struck", "raid", "shell", "launch", "fired at", "hit"),
         *("انفجار", "تفجير", "انفجر", "فجر", "قصف", "استهداف", "استهدف", "سقوط", "سقط", "اطلاق"),
     )
