@@ -27,9 +27,10 @@ from typing import Any
 
 import instructor
 
-from llm_extract.backends.embedded.grammar import list_properties, step_message, without_schema_text
+from llm_extract.backends.embedded.grammar import without_schema_text
 from llm_extract.backends.embedded.prefix import prefix_length
 from llm_extract.backends.embedded.weights import ensure_model, lookup, models_dir
+from llm_extract.strategies.basic import list_about, step_message
 from llm_extract.task import BUILTIN_TASK, load_task
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -80,7 +81,7 @@ def main() -> None:
     task = load_task(BUILTIN_TASK)
     schema = instructor.response_schema(task.schema)
     text = args.article.read_text(encoding="utf-8")
-    lists = list_properties(task.schema.model_json_schema())
+    lists = [(name, list_about(task.schema, name)) for name in task.list_fields]
     print(f"chat template: {'the model file' if template != CHATML else 'ChatML (none in the file)'}")
     print(f"tokenizer: {path.name}; article: {args.article.name} ({len(text):,} characters)")
     print(f"{'mode':<12} {'prompt':<8} {'fixed':>6} {'per step':>9} {'x' + str(len(lists)) + ' steps':>9}")
