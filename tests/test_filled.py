@@ -1198,3 +1198,30 @@ def test_a_party_named_twice_is_one_party_with_the_representatives_of_both() -> 
     assert [(p.actor.name, p.representatives) for p in talks.parties] == [
         ("اللواء الثامن", ["أحمد العودة", "نسيم أبو عرة"])
     ]
+
+
+def actors_read(text: str, place: str, *names: str) -> list[str]:
+    """The actors left of one incident at ``place`` whose answer names ``names``, as the engine reads it."""
+    answer = {"incidents": [telling(text, place, names[0]) | {"actors": [{"name": n} for n in names]}]}
+    result, _ = read(text, answer)
+    return [actor.name for actor in result.incidents[0].actors]
+
+
+def test_the_monitor_and_the_channel_that_tell_of_an_incident_are_not_its_actors() -> None:
+    """ahram-online, asharq-al-awsat: "the Syrian Observatory for Human Rights said", "Syrian state TV said"."""
+    text = "Regime forces shelled Douma, the Syrian Observatory for Human Rights and Syrian state TV said"
+    assert actors_read(text, "Douma", "Syrian Observatory for Human Rights", "Regime forces", "Syrian state TV") == [
+        "Regime forces"
+    ]
+
+
+def test_an_arabic_monitor_and_correspondent_are_not_actors_either() -> None:
+    text = "قصفت قوات النظام مدينة دوما بحسب المرصد السوري لحقوق الإنسان ومراسل سكاي نيوز"
+    assert actors_read(text, "دوما", "قوات النظام", "المرصد السوري لحقوق الإنسان", "مراسل سكاي نيوز") == ["قوات النظام"]
+
+
+def test_a_party_whose_name_only_looks_like_a_source_stays() -> None:
+    """Sanaa is no SANA, and an intelligence agency is no news agency."""
+    text = "The Sanaa government and the Central Intelligence Agency shelled Douma"
+    names = ("Sanaa government", "Central Intelligence Agency")
+    assert actors_read(text, "Douma", *names) == list(names)
