@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from enum import StrEnum
 from typing import Annotated, Any, ClassVar
 
-from llm_extract.schemas.places import SYRIA, governorate, governorate_named_in
+from llm_extract.schemas.places import country_named, governorate, governorate_named_in
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, model_validator
 
 from llm_extract.evaluation.comparators import Aligned, All, Claims, Date, Exact, Names, Quotes, SetOf
@@ -297,27 +297,31 @@ class Location(_Model):
         ("القنيطرة", "Idlib") and left without ``normalized`` (the 1.5B model
         never fills it) is normalized to the table's English name. In Syria an
         ``admin1`` that is none of its 14 governorates ("Eastern Ghouta", the
-        seed's misspelt "الدارعا") is unknown. Otherwise the model's answer
-        stays as it is.
+        seed's misspelt "الدارعا") is unknown. A record that names Yemen or
+        Libya is read the same way through that country's table
+        (:data:`llm_extract.schemas.places.COUNTRIES`: "الحديدة" is Al
+        Hudaydah, a camp "بالعاصمة طرابلس" with admin1 "trablagh" is in
+        Tripoli); a record of another named country stays as the model wrote it.
         """
         ctx = context_of(info)
         if not ctx or not ctx.get("model_answer"):
             return self
         written = (self.admin1 or "").strip(" .,،")
-        if written and normalize(written).lower() in SYRIA | {normalize(self.country or "").lower()}:
+        if written and (country_named(written) or normalize(written).lower() == normalize(self.country or "").lower()):
             self.country = self.country or written  # a country is no governorate
             self.admin1 = None
-        if self.country and normalize(self.country).lower() not in SYRIA:
-            return self  # "near Daraa" in Jordan is not in Daraa governorate
+        country = country_named(self.country) if self.country else "Syria"  # the corpus is Syria first
+        if country is None:
+            return self  # "near Daraa" in Jordan is not in Daraa governorate; Iraq has no table here
         # The place's own words first; else the governorate the model wrote in other words ("حماة", or a
         # sentence such as "... مدينة جاسم بريف درعا الشمالي"), as the table's English name.
-        named = governorate_named_in(self.as_written) or governorate_named_in(self.admin1)
+        named = governorate_named_in(self.as_written, country) or governorate_named_in(self.admin1, country)
         if named is not None and self.admin1 != named:
             self.admin1 = named
-            self.country = self.country or "Syria"
+            self.country = self.country or country
         if not self.normalized:  # "حلب", "Idlib": the place is a governorate's own name, its English one
-            self.normalized = governorate(self.as_written)
-        if self.admin1 and self.country and governorate(self.admin1) is None:
+            self.normalized = governorate(self.as_written, country)
+        if self.admin1 and self.country and governorate(self.admin1, country) is None:
             self.admin1 = None  # Syria has 14 governorates: "Eastern Ghouta", "الدارعا" are none of them
         return self
 

@@ -204,10 +204,33 @@ def test_an_admin1_in_syria_that_is_no_governorate_is_unknown() -> None:
 
 
 def test_a_country_written_as_admin1_is_no_governorate() -> None:
-    text = "Clashes in Hodeidah, Yemen."
+    text = "Clashes in al-Khawkha, Yemen."
     with grounding(SourceText(text), lexicon=LEXICON, model_answer=True):
-        location = Location.model_validate({"as_written": "Hodeidah", "admin1": "Yemen", "country": "Yemen"})
+        location = Location.model_validate({"as_written": "al-Khawkha", "admin1": "Yemen", "country": "Yemen"})
     assert (location.admin1, location.country) == (None, "Yemen")
+
+
+def test_a_yemeni_place_takes_its_governorate_from_yemens_table() -> None:
+    """alarabiya: "الحديدة" with admin1 "Yemen" and no country is in Al Hudaydah, Yemen."""
+    text = "أسر قيادي حوثي بارز في الحديدة"
+    with grounding(SourceText(text), lexicon=LEXICON, model_answer=True):
+        location = Location.model_validate({"as_written": "الحديدة", "admin1": "Yemen"})
+    assert (location.admin1, location.country, location.normalized) == ("Al Hudaydah", "Yemen", "Al Hudaydah")
+
+
+def test_an_invented_admin1_in_libya_gives_way_to_the_district_the_place_names() -> None:
+    """skynews-arabia: a camp "in the capital Tripoli" came back with admin1 "trablagh"."""
+    place = "مخيم الفلاح لنازحي تاورغاء بالعاصمة طرابلس"
+    with grounding(SourceText(f"قتل 40 شخصا في {place}"), lexicon=LEXICON, model_answer=True):
+        location = Location.model_validate({"as_written": place, "admin1": "trablagh", "country": "Libya"})
+    assert location.admin1 == "Tripoli"
+
+
+def test_a_tripoli_in_a_country_without_a_table_is_left_as_the_model_wrote_it() -> None:
+    """طرابلس is also Lebanon's Tripoli: Libya's table applies only where the record names Libya."""
+    with grounding(SourceText("اشتباكات في طرابلس شمال لبنان"), lexicon=LEXICON, model_answer=True):
+        location = Location.model_validate({"as_written": "طرابلس", "country": "لبنان"})
+    assert (location.admin1, location.normalized) == (None, None)
 
 
 def incident(**changes: Any) -> dict[str, Any]:
