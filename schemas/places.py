@@ -99,12 +99,12 @@ YEMEN: dict[str, str] = {
     "taizz": "Taizz", "taiz": "Taizz", "تعز": "Taizz",
     "marib": "Marib", "ma'rib": "Marib", "مأرب": "Marib",
     "al jawf": "Al Jawf", "الجوف": "Al Jawf",
-    "saada": "Sadah", "sadah": "Sadah", "sa'dah": "Sadah", "صعدة": "Sadah",
+    "saada": "Sa'dah", "sadah": "Sa'dah", "sa'dah": "Sa'dah", "صعدة": "Sa'dah",
     "hajjah": "Hajjah", "حجة": "Hajjah",
     "ibb": "Ibb", "إب": "Ibb",
     "dhamar": "Dhamar", "ذمار": "Dhamar",
     "al bayda": "Al Bayda", "البيضاء": "Al Bayda",
-    "lahj": "Lahj", "lahij": "Lahj", "لحج": "Lahj",
+    "lahj": "Lahij", "lahij": "Lahij", "لحج": "Lahij",
     "abyan": "Abyan", "أبين": "Abyan",
     "shabwah": "Shabwah", "shabwa": "Shabwah", "شبوة": "Shabwah",
     "hadramawt": "Hadramawt", "hadramout": "Hadramawt", "hadhramaut": "Hadramawt", "حضرموت": "Hadramawt",
@@ -115,7 +115,8 @@ YEMEN: dict[str, str] = {
     "amran": "Amran", "عمران": "Amran",
     "al mahwit": "Al Mahwit", "mahwit": "Al Mahwit", "المحويت": "Al Mahwit",
 }
-"""Yemen's 22 governorates -> their English names (ACLED's spellings)."""
+"""Yemen's 21 governorates and its capital's municipality -> one English name each (ISO 3166-2's without
+diacritics, or the news spelling where it differs: "Sanaa", "Taizz", "Socotra")."""
 
 LIBYA: dict[str, str] = {
     "tripoli": "Tripoli", "tarabulus": "Tripoli", "طرابلس": "Tripoli",
