@@ -205,9 +205,9 @@ class EmbeddedBackendConfig(_BackendBase):
     def default_strategy(self) -> str:
         """``strategy``, or one call per record list and per cued sentence (``steps``, the default) or one call.
 
-        ``per-list-cued`` by the numbers (dev set, 31 documents, the 1.5B model, read at b115aff):
-        P 0.54, R 0.48, F1 0.50 in 132 s per article, against ``per-list``'s P 0.51, R 0.30, F1 0.38 in
-        88 s; 0 records on the negative controls for both (docs/strategies.md).
+        ``per-list-cued`` by the numbers (dev set, 31 documents, the 1.5B model): P 0.76, R 0.52, F1 0.62
+        at 01e1a37 in 116 s per article, against ``per-list``'s P 0.51, R 0.30, F1 0.38 in 88 s (read at
+        b115aff) and ``one-call``'s F1 0.27 in 40 s; 0 records on the negative controls (docs/strategies.md).
         """
         return self.strategy or ("per-list-cued" if self.steps else "one-call")
 
