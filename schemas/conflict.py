@@ -301,7 +301,8 @@ class Location(_Model):
         Libya is read the same way through that country's table
         (:data:`llm_extract.schemas.places.COUNTRIES`: "الحديدة" is Al
         Hudaydah, a camp "بالعاصمة طرابلس" with admin1 "trablagh" is in
-        Tripoli); a record of another named country stays as the model wrote it.
+        Tripoli), and its ``country`` is written in English ("اليمن" is Yemen); a
+        record of another named country stays as the model wrote it.
         """
         ctx = context_of(info)
         if not ctx or not ctx.get("model_answer"):
@@ -313,6 +314,8 @@ class Location(_Model):
         country = country_named(self.country) if self.country else "Syria"  # the corpus is Syria first
         if country is None:
             return self  # "near Daraa" in Jordan is not in Daraa governorate; Iraq has no table here
+        if self.country:
+            self.country = country  # "اليمن" is Yemen: the English name an ACLED export's ISO code is found by
         # The place's own words first; else the governorate the model wrote in other words ("حماة", or a
         # sentence such as "... مدينة جاسم بريف درعا الشمالي"), as the table's English name.
         named = governorate_named_in(self.as_written, country) or governorate_named_in(self.admin1, country)

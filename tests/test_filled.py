@@ -1248,3 +1248,11 @@ def test_a_party_whose_name_only_looks_like_a_source_stays() -> None:
     text = "The Sanaa government and the Central Intelligence Agency shelled Douma"
     names = ("Sanaa government", "Central Intelligence Agency")
     assert actors_read(text, "Douma", *names) == list(names)
+
+
+def test_a_country_written_in_arabic_is_given_its_english_name() -> None:
+    """An ACLED export finds the ISO code by the English name: " اليمن" as the model wrote it would have none."""
+    text = "انفجر لغم أرضي عند مدخل قرية منظر"
+    with grounding(SourceText(text), lexicon=LEXICON, model_answer=True):
+        location = Location.model_validate({"as_written": "قرية منظر", "country": " اليمن"})
+    assert location.country == "Yemen"
