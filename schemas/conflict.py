@@ -446,9 +446,12 @@ REPORTER_WORDS: tuple[str, ...] = (
 (English: whole words, as regular expressions; Arabic: the start of a word after its clitics)."""
 # fmt: on
 
+_ARABIC_WORD_START = r"(?<![^\W\d_])[وف]?[بلك]?(?:ال|ل)?"
+"""Where an Arabic stem may start: a word's start, after its clitics (و ف, then ب ل ك, then the article)."""
+
 _REPORTERS = re.compile(
     rf"\b(?:{'|'.join(w for w in REPORTER_WORDS if w.isascii())})\b"
-    rf"|(?<![^\W\d_])[وف]?[بلك]?(?:ال|ل)?(?:{'|'.join(normalize(w) for w in REPORTER_WORDS if not w.isascii())})"
+    rf"|{_ARABIC_WORD_START}(?:{'|'.join(normalize(w) for w in REPORTER_WORDS if not w.isascii())})"
 )
 
 
@@ -504,7 +507,7 @@ def _word_starts(stems: tuple[str, ...]) -> re.Pattern[str]:
     """English stems that start a word; Arabic ones that start a word after its clitics (و ف ب ل ك ال)."""
     latin = [re.escape(s) for s in stems if s.isascii()]
     arabic = [s if "(" in s else re.escape(normalize(s)) for s in stems if not s.isascii()]
-    return re.compile(rf"\b(?:{'|'.join(latin)})|(?<![^\W\d_])[وف]?[بلك]?(?:ال|ل)?(?:{'|'.join(arabic)})")
+    return re.compile(rf"\b(?:{'|'.join(latin)})|{_ARABIC_WORD_START}(?:{'|'.join(arabic)})")
 
 
 _WEAPONS = {sub: _word_starts(stems) for sub, stems in WEAPON_STEMS.items()}

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from llm_extract.grounding import normalize
 
-__all__ = ["COUNTRIES", "GOVERNORATES", "SYRIA", "country_named", "governorate", "governorate_named_in"]
+__all__ = ["COUNTRIES", "GOVERNORATES", "country_named", "governorate", "governorate_named_in"]
 
 GOVERNORATES: dict[str, str] = {
     "aleppo": "Aleppo",
@@ -194,8 +194,6 @@ def _table(names: tuple[str, ...], spellings: dict[str, str]) -> _Table:
 
 
 _TABLES = {country: _table(names, spellings) for country, (names, spellings) in COUNTRIES.items()}
-SYRIA = _TABLES["Syria"].names
-"""Syria as articles and models name it (normalised, lower case)."""
 
 
 def country_named(name: str | None) -> str | None:
